@@ -1,0 +1,47 @@
+"""Lazy Keras glue: the only module that imports TensorFlow / Keras, and only
+inside functions, so ``import sklearn_mbm`` stays light.
+
+Shared by the image extractor (backbones) and the neural fusion model.
+"""
+
+import os
+import tempfile
+
+
+def import_keras():
+    """Import and return ``keras`` (Keras 3 on TensorFlow), with a clear error."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TF's start-up chatter
+    try:
+        import keras
+    except ImportError as exc:  # pragma: no cover - tensorflow is a dependency
+        raise ImportError(
+            "This feature needs Keras 3 with TensorFlow: pip install tensorflow"
+        ) from exc
+    return keras
+
+
+def set_random_seed(random_state):
+    """Seed Python, NumPy and the Keras backend from an int (no-op for None)."""
+    if random_state is None:
+        return
+    keras = import_keras()
+    keras.utils.set_random_seed(int(random_state))
+
+
+def model_to_bytes(model):
+    """Serialise a Keras model (architecture + weights) to ``.keras`` bytes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.keras")
+        model.save(path)
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def model_from_bytes(data, custom_objects=None):
+    """Rebuild a Keras model from :func:`model_to_bytes` output."""
+    keras = import_keras()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.keras")
+        with open(path, "wb") as f:
+            f.write(data)
+        return keras.saving.load_model(path, custom_objects=custom_objects, compile=False)

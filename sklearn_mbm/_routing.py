@@ -1,0 +1,125 @@
+"""Column routing shared by FusionTransformer, LateFusionClassifier and
+NeuralFusionClassifier: validate ``(name, estimator, column)`` specs, select a
+modality's column from a DataFrame or a 2-D object array, and find its missing
+cells.
+
+A scalar column key (a name or an integer) selects one column of cells and
+hands it on as 1-D (a Series or a 1-D array), as ColumnTransformer does; a
+list of keys selects a 2-D block (numeric features, for ``"passthrough"``).
+"""
+
+import numbers
+
+import numpy as np
+
+from sklearn_mbm._io import is_missing
+
+
+def _is_int(key):
+    return isinstance(key, numbers.Integral) and not isinstance(key, (bool, np.bool_))
+
+
+def _is_frame(X):
+    return hasattr(X, "iloc") and hasattr(X, "columns")
+
+
+def resolve_column(X, column, *, name):
+    """Return ``(key, scalar)`` with callables applied and keys checked.
+
+    Parameters
+    ----------
+    X : DataFrame or ndarray of shape (n_samples, n_columns)
+    column : str, int, list of str or int, or callable
+        A callable (e.g. :func:`sklearn.compose.make_column_selector`) is
+        called with ``X`` and must return column keys.
+    name : str
+        The spec's name, for error messages.
+    """
+    if callable(column):
+        column = column(X)
+    scalar = isinstance(column, str) or _is_int(column)
+    keys = [column] if scalar else list(column)
+    if not keys:
+        raise ValueError(f"Modality {name!r} selects no column.")
+    for key in keys:
+        if isinstance(key, str):
+            if not _is_frame(X):
+                raise ValueError(
+                    f"Modality {name!r} selects column {key!r} by name, which "
+                    "needs a pandas DataFrame; with a numpy array use integer "
+                    "column indices."
+                )
+            if key not in X.columns:
+                raise ValueError(
+                    f"Modality {name!r} selects column {key!r}, which is not in "
+                    f"the data; columns are {list(X.columns)!r}."
+                )
+        elif _is_int(key):
+            n_columns = X.shape[1]
+            if not -n_columns <= key < n_columns:
+                raise ValueError(
+                    f"Modality {name!r} selects column index {key}, but the "
+                    f"data has {n_columns} columns."
+                )
+        else:
+            raise TypeError(
+                f"Modality {name!r}: a column must be a str, an int, a list of "
+                f"them or a callable; got {key!r} of type {type(key).__name__}."
+            )
+    if len({type(k) is str for k in keys}) > 1:
+        raise TypeError(f"Modality {name!r} mixes column names and indices: {keys!r}.")
+    return (keys[0] if scalar else keys), scalar
+
+
+def select_column(X, key):
+    """Select a column (scalar key, 1-D result) or a block (list key, 2-D)."""
+    if _is_frame(X):
+        by_name = isinstance(key, str) or (
+            isinstance(key, list) and isinstance(key[0], str)
+        )
+        return X.loc[:, key] if by_name else X.iloc[:, key]
+    return X[:, key]
+
+
+def take_rows(data, rows):
+    """Index rows of a Series, DataFrame, ndarray or list."""
+    if hasattr(data, "iloc"):
+        return data.iloc[rows]
+    if isinstance(data, list):
+        rows = np.asarray(rows)
+        if rows.dtype == bool:
+            rows = np.flatnonzero(rows)
+        return [data[i] for i in rows]
+    return data[rows]
+
+
+def missing_mask(data):
+    """Boolean mask of rows whose cell (1-D) or any block value (2-D) is missing."""
+    if hasattr(data, "iloc"):
+        data = data.to_numpy()
+    data = np.asarray(data, dtype=object) if not isinstance(data, np.ndarray) else data
+    if data.ndim == 1:
+        if data.dtype.kind == "f":
+            return np.isnan(data)
+        if data.dtype == object:
+            return np.fromiter((is_missing(c) for c in data), dtype=bool, count=len(data))
+        return np.zeros(len(data), dtype=bool)
+    if data.dtype.kind == "f":
+        return np.isnan(data).any(axis=1)
+    if data.dtype == object:
+        flat = np.fromiter((is_missing(c) for c in data.ravel()), dtype=bool, count=data.size)
+        return flat.reshape(data.shape).any(axis=1)
+    return np.zeros(len(data), dtype=bool)
+
+
+def check_unique_names(names, *, param="transformers"):
+    """Names must be unique strings without ``__`` (used by ``set_params``)."""
+    seen = set()
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"{param}: names must be str, got {name!r}.")
+        if "__" in name:
+            raise ValueError(f"{param}: name {name!r} must not contain '__'.")
+        if name in seen:
+            raise ValueError(f"{param}: name {name!r} is used more than once.")
+        seen.add(name)
