@@ -1,0 +1,828 @@
+"""Early fusion: route each modality's column through its extractor, normalise
+each block, and merge the blocks with weights that GridSearchCV can tune.
+
+Two merges are offered (``N_m`` is the block's normaliser, ``P_m`` a projection
+learned in ``fit``)::
+
+    concat:        [w_1 * N_1(X_1), ..., w_k * N_k(X_k)]
+    weighted_sum:  sum_m w_m * P_m(N_m(X_m))
+
+The extractor of each modality can be cached with ``memory``: its fit and its
+output are keyed on that modality's transformer parameters and column data only,
+so a search over ``weights``, ``normalize`` or ``method`` never extracts twice.
+"""
+
+import os
+import time
+from numbers import Integral, Real
+
+import joblib
+import numpy as np
+from scipy import sparse
+from sklearn.base import TransformerMixin, _fit_context, clone
+from sklearn.decomposition import PCA
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._repr_html.estimator import _VisualBlock
+from sklearn.utils.metaestimators import _BaseComposition
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import (
+    check_array,
+    check_is_fitted,
+    check_memory,
+    validate_data,
+)
+
+from sklearn_mbm._normalize import make_normalizer
+from sklearn_mbm._routing import (
+    check_unique_names,
+    missing_mask,
+    resolve_column,
+    select_column,
+    take_rows,
+)
+
+__all__ = ["FusionTransformer", "fusion_weight_grid"]
+
+
+# --------------------------------------------------------------------------
+# Extraction steps, module level so that joblib.Memory can cache them.
+# --------------------------------------------------------------------------
+
+
+def _fit_transform_one(transformer, X, y):
+    """Fit ``transformer`` on one modality's column and return it with its output."""
+    if hasattr(transformer, "fit_transform"):
+        Xt = transformer.fit_transform(X, y)
+    else:  # pragma: no cover - every sklearn transformer has fit_transform
+        Xt = transformer.fit(X, y).transform(X)
+    return transformer, Xt
+
+
+def _transform_one(fit_key, transformer, X):
+    """Transform one modality's column; cached on ``fit_key`` (see fit)."""
+    return transformer.transform(X)
+
+
+def _as_float_block(Xt, name, n_rows):
+    """Check an extractor's output: 2-D, one row per input row, float64 dense."""
+    if sparse.issparse(Xt):
+        Xt = Xt.toarray()
+    Xt = np.asarray(Xt)
+    if Xt.ndim != 2 or Xt.shape[0] != n_rows:
+        raise ValueError(
+            f"The transformer of modality {name!r} returned an array of shape "
+            f"{Xt.shape}; expected 2-D with {n_rows} rows."
+        )
+    return Xt.astype(np.float64, copy=False)
+
+
+def _rows_to_object_array(rows):
+    """A list of records (one sequence of cells per row) as a 2-D object array,
+    without letting numpy broadcast array cells into extra dimensions."""
+    rows = [list(row) if isinstance(row, (list, tuple)) else row for row in rows]
+    if not rows or not all(isinstance(row, list) for row in rows):
+        return np.asarray(rows)
+    widths = {len(row) for row in rows}
+    if len(widths) != 1:
+        raise ValueError(f"Rows have different lengths {sorted(widths)}.")
+    out = np.empty((len(rows), widths.pop()), dtype=object)
+    for i, row in enumerate(rows):
+        for j, cell in enumerate(row):
+            out[i, j] = cell
+    return out
+
+
+class _Block:
+    """Fitted state of one modality (private; the public view is the ``*_``
+    attributes of FusionTransformer)."""
+
+    def __init__(self, name, transformer, key, scalar):
+        self.name = name
+        self.transformer = transformer  # unfitted param, or "passthrough"
+        self.key = key
+        self.scalar = scalar
+        self.fitted = None
+        self.fit_key = None
+        self.normalizer = None
+        self.projection = None
+        self.fill = None
+        self.n_input_features = None
+
+
+class FusionTransformer(TransformerMixin, _BaseComposition):
+    """Extract features per modality and fuse them with tunable weights.
+
+    Each modality is a ``(name, transformer, column)`` triple, as in
+    :class:`~sklearn.compose.ColumnTransformer`. Its column goes through the
+    transformer (an extractor such as
+    :class:`~sklearn_mbm.ImageFeatureExtractor`, or ``"passthrough"`` for a
+    block that is already numeric), then through a per-block normaliser
+    ``N_m``; the blocks are then merged:
+
+    - ``method="concat"``: ``[w_1 * N_1(X_1), ..., w_k * N_k(X_k)]``;
+    - ``method="weighted_sum"``: ``sum_m w_m * P_m(N_m(X_m))``, where ``P_m``
+      is a PCA of block ``m`` to ``n_components`` dimensions learned in
+      ``fit`` — the seed's ``Y = a*X_image + b*X_text + c*X_audio``.
+
+    Parameters
+    ----------
+    transformers : list of (str, transformer or "passthrough", column) tuples
+        ``column`` is a column name or integer index (the column's cells are
+        passed on 1-D), a list of them (a 2-D block), or a callable such as
+        :func:`~sklearn.compose.make_column_selector` returning those. Names
+        must be unique and must not contain ``"__"``.
+
+    method : {"concat", "weighted_sum"}, default="concat"
+        How blocks are merged (see above).
+
+    weights : dict, array-like of shape (n_modalities,) or None, default=None
+        Weight of each block: ``{name: weight}`` (unnamed modalities get 1),
+        a sequence in transformer order, or None for all 1. Weights must be
+        finite and non-negative, and not all zero. A weight of 0 keeps the
+        block's columns (as zeros) so that the output width does not depend on
+        the weights.
+
+    normalize : {"standard", "l2", "block"} or None, default="standard"
+        Per-block normaliser ``N_m``: ``"standard"`` scales each feature to
+        zero mean and unit variance; ``"l2"`` scales each row to unit norm;
+        ``"block"`` centres the block and scales it to unit mean squared row
+        norm, so that every block has the same energy whatever its width and a
+        weight ``w_m`` sets the block's energy to ``w_m ** 2``; None leaves
+        blocks as they are.
+
+    n_components : int, default=None
+        Output width of ``weighted_sum`` (ignored by ``concat``). None uses
+        the width of the narrowest block (capped by the number of training
+        rows).
+
+    missing : {"raise", "zero", "mean"}, default="raise"
+        What a missing cell (None or NaN; for a block of columns, a NaN in any
+        of them; or a row of NaN returned by an extractor with
+        ``on_error="warn"``) does. ``"raise"``: a ValueError naming the row
+        and column. ``"zero"``: the row's block is zero after normalisation
+        (with ``"standard"``, the training mean); for ``weighted_sum`` the
+        weights of the present blocks are renormalised per row so they keep
+        their total. ``"mean"``: the row's block is the mean of the block's
+        training rows (an imputation; weights are not renormalised).
+        Extractors are fit only on present cells.
+
+    memory : str, os.PathLike or joblib.Memory, default=None
+        Cache for each modality's fitted extractor and output, keyed on that
+        modality's transformer parameters and column data (and ``y``). A
+        search that changes only ``weights``, ``normalize``, ``method``,
+        ``n_components`` or ``missing`` reuses extracted features.
+
+    n_jobs : int, default=None
+        Number of modalities extracted in parallel with joblib. None means 1
+        unless in a :func:`joblib.parallel_backend` context.
+
+    verbose : bool, default=False
+        Print the time taken by each modality.
+
+    Attributes
+    ----------
+    transformers_ : list of (str, transformer or "passthrough", column)
+        The fitted transformers.
+
+    named_transformers_ : dict
+        Fitted transformers by name.
+
+    weights_ : dict
+        Validated weight of each modality.
+
+    output_slices_ : dict of slice
+        Where each modality lands in the output. With ``weighted_sum`` every
+        modality maps to the whole output.
+
+    normalizers_ : dict
+        Fitted normaliser of each block.
+
+    projections_ : dict
+        Fitted PCA of each block (``weighted_sum`` only; empty for concat).
+
+    fill_values_ : dict of ndarray
+        Row used for a missing cell of each block (``missing="mean"``/``"zero"``).
+
+    n_features_in_ : int
+        Number of columns of the input.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of the input, when it is a DataFrame with string columns.
+
+    See Also
+    --------
+    fusion_weight_grid : Weight dicts to search over with GridSearchCV.
+    sklearn_mbm.LateFusionClassifier : Fusion of per-modality predictions.
+    sklearn.compose.ColumnTransformer : Routing columns without fusion.
+
+    Notes
+    -----
+    Block weights rescale features. Tree-based final estimators (random
+    forests, gradient boosting) are invariant to scaling a feature, so a
+    weight only matters to them when it is zero; tune weights with linear
+    models, kernels, neighbours or neural networks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_mbm import FusionTransformer
+    >>> X = np.arange(24, dtype=float).reshape(6, 4)
+    >>> fusion = FusionTransformer(
+    ...     [("a", "passthrough", [0, 1]), ("b", "passthrough", [2, 3])],
+    ...     weights={"a": 1.0, "b": 0.5},
+    ... )
+    >>> fusion.fit_transform(X).shape
+    (6, 4)
+    >>> fusion.output_slices_
+    {'a': slice(0, 2, None), 'b': slice(2, 4, None)}
+    """
+
+    _parameter_constraints = {
+        "transformers": [list],
+        "method": [StrOptions({"concat", "weighted_sum"})],
+        "weights": [None, dict, "array-like"],
+        "normalize": [StrOptions({"standard", "l2", "block"}), None],
+        "n_components": [Interval(Integral, 1, None, closed="left"), None],
+        "missing": [StrOptions({"raise", "zero", "mean"})],
+        "memory": [None, str, os.PathLike, HasMethods(["cache"])],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        transformers,
+        *,
+        method="concat",
+        weights=None,
+        normalize="standard",
+        n_components=None,
+        missing="raise",
+        memory=None,
+        n_jobs=None,
+        verbose=False,
+    ):
+        self.transformers = transformers
+        self.method = method
+        self.weights = weights
+        self.normalize = normalize
+        self.n_components = n_components
+        self.missing = missing
+        self.memory = memory
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    # -- parameters of nested transformers (``image__backbone`` etc.) -------
+
+    @property
+    def _transformers(self):
+        try:
+            return [(name, trans) for name, trans, _ in self.transformers]
+        except (TypeError, ValueError):
+            return self.transformers
+
+    @_transformers.setter
+    def _transformers(self, value):
+        try:
+            self.transformers = [
+                (name, trans, col)
+                for ((name, trans), (_, _, col)) in zip(value, self.transformers)
+            ]
+        except (TypeError, ValueError):
+            self.transformers = value
+
+    def get_params(self, deep=True):
+        """Get parameters, including those of the nested transformers.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            If True, also return ``"{name}__{param}"`` for each transformer.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        return self._get_params("_transformers", deep=deep)
+
+    def set_params(self, **params):
+        """Set parameters, including ``"{name}__{param}"`` of transformers.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : FusionTransformer
+            This estimator.
+        """
+        self._set_params("_transformers", **params)
+        return self
+
+    # -- validation -----------------------------------------------------------
+
+    def _check_input(self, X, reset):
+        if isinstance(X, (list, tuple)):
+            X = _rows_to_object_array(X)
+        elif not hasattr(X, "iloc") and hasattr(X, "__array__"):
+            X = np.asarray(X)
+        if sparse.issparse(X):
+            raise TypeError(
+                "FusionTransformer does not take sparse input: pass a DataFrame "
+                "or a 2-D array with one column per modality."
+            )
+        if not hasattr(X, "shape") or len(X.shape) != 2:
+            raise ValueError(
+                "Expected a 2-D input (a DataFrame or a 2-D array with one column "
+                f"per modality), got {type(X).__name__} of shape "
+                f"{getattr(X, 'shape', None)}. Reshape your data, e.g. "
+                "X.reshape(-1, 1) for a single column."
+            )
+        if X.shape[0] == 0:
+            raise ValueError(
+                f"Found array with 0 sample(s) (shape={X.shape}) while a minimum "
+                "of 1 is required by FusionTransformer."
+            )
+        if X.shape[1] == 0:
+            raise ValueError(
+                f"0 feature(s) (shape={X.shape}) while a minimum of 1 is required "
+                "by FusionTransformer."
+            )
+        if isinstance(X, np.ndarray) and X.dtype.kind in "biufc":
+            # Numeric input: reject complex values before routing.
+            check_array(X, ensure_all_finite=False)
+        validate_data(self, X, skip_check_array=True, reset=reset)
+        return X
+
+    def _check_specs(self, X):
+        try:
+            names = [spec[0] for spec in self.transformers]
+            if any(len(spec) != 3 for spec in self.transformers):
+                raise TypeError
+        except TypeError:
+            raise ValueError(
+                "transformers must be a list of (name, transformer, column) "
+                f"tuples, got {self.transformers!r}."
+            ) from None
+        if not self.transformers:
+            raise ValueError("transformers is empty: give at least one modality.")
+        check_unique_names(names)
+        clash = set(names) & set(self.get_params(deep=False))
+        if clash:
+            raise ValueError(
+                f"transformers: names {sorted(clash)} clash with parameters of "
+                "FusionTransformer; rename them."
+            )
+        blocks = []
+        for name, transformer, column in self.transformers:
+            if isinstance(transformer, type):
+                raise TypeError(
+                    f"Modality {name!r}: expected a transformer instance, got the "
+                    f"class {transformer.__name__}; write {transformer.__name__}()."
+                )
+            if transformer != "passthrough" and not (
+                hasattr(transformer, "fit") and hasattr(transformer, "transform")
+            ):
+                raise TypeError(
+                    f"Modality {name!r}: the transformer must implement fit and "
+                    f"transform, or be 'passthrough'; got {transformer!r}."
+                )
+            key, scalar = resolve_column(X, column, name=name)
+            blocks.append(_Block(name, transformer, key, scalar))
+        return blocks
+
+    def _check_weights(self, names):
+        weights = self.weights
+        if weights is None:
+            values = dict.fromkeys(names, 1.0)
+        elif isinstance(weights, dict):
+            unknown = sorted(set(weights) - set(names), key=str)
+            if unknown:
+                raise ValueError(
+                    f"weights names {unknown} are not modalities; modalities are "
+                    f"{names}."
+                )
+            values = {name: weights.get(name, 1.0) for name in names}
+        else:
+            seq = list(np.ravel(np.asarray(weights, dtype=object)))
+            if len(seq) != len(names):
+                raise ValueError(
+                    f"weights has {len(seq)} values but there are {len(names)} "
+                    f"modalities {names}; give one weight per modality."
+                )
+            values = dict(zip(names, seq))
+        for name, value in values.items():
+            if not isinstance(value, Real) or isinstance(value, bool):
+                raise ValueError(
+                    f"weights[{name!r}] must be a real number, got {value!r}."
+                )
+            if not np.isfinite(value) or value < 0:
+                raise ValueError(
+                    f"weights[{name!r}] must be finite and >= 0, got {value!r}."
+                )
+        if all(value == 0 for value in values.values()):
+            raise ValueError(f"weights are all zero ({values}); give one > 0.")
+        return {name: float(value) for name, value in values.items()}
+
+    # -- extraction -----------------------------------------------------------
+
+    def _present_rows(self, block, column):
+        """Missing-cell mask of a column, raising for missing='raise'."""
+        mask = missing_mask(column)
+        if mask.any() and self.missing == "raise":
+            row = int(np.flatnonzero(mask)[0])
+            raise ValueError(
+                f"Row {row} has a missing value (None or NaN) in column "
+                f"{block.key!r} of modality {block.name!r} ({int(mask.sum())} "
+                "missing in all). Set missing='zero' or 'mean' to fill missing "
+                "modalities."
+            )
+        return ~mask
+
+    def _extract(self, block, column, y, fit, memory):
+        """Run one block's transformer on its present rows."""
+        start = time.perf_counter()
+        if block.transformer == "passthrough":
+            Xt = check_array(column, dtype=np.float64, input_name=block.name)
+            fitted, fit_key = "passthrough", None
+        elif fit:
+            unfitted = clone(block.transformer)
+            fit_key = joblib.hash((unfitted, column, y)) if memory.location else None
+            fitted, Xt = memory.cache(_fit_transform_one)(unfitted, column, y)
+        else:
+            fitted, fit_key = block.fitted, block.fit_key
+            Xt = memory.cache(_transform_one, ignore=["transformer"])(
+                fit_key, fitted, column
+            )
+        if self.verbose:
+            elapsed = time.perf_counter() - start
+            print(f"[FusionTransformer] {block.name}: {elapsed:.2f}s", flush=True)
+        return fitted, fit_key, Xt
+
+    def _extract_all(self, blocks, X, y, fit):
+        """Select, check and extract every block; return (outputs, present)."""
+        memory = check_memory(self.memory)
+        columns, present = [], []
+        for block in blocks:
+            column = select_column(X, block.key)
+            rows = self._present_rows(block, column)
+            if not rows.any():
+                raise ValueError(
+                    f"Every row of modality {block.name!r} (column {block.key!r}) "
+                    "is missing."
+                )
+            present.append(rows)
+            columns.append(column if rows.all() else take_rows(column, rows))
+        y_rows = [
+            None if y is None or rows.all() else take_rows(np.asarray(y), rows)
+            for rows in present
+        ]
+        results = Parallel(n_jobs=self.n_jobs)(
+            delayed(self._extract)(block, column, y if yr is None else yr, fit, memory)
+            for block, column, yr, rows in zip(blocks, columns, y_rows, present)
+        )
+        outputs = []
+        for i, (block, (fitted, fit_key, Xt)) in enumerate(zip(blocks, results)):
+            if fit:
+                block.fitted, block.fit_key = fitted, fit_key
+            Xt = _as_float_block(Xt, block.name, int(present[i].sum()))
+            Xt, present[i] = self._drop_failed_rows(block, Xt, present[i])
+            outputs.append(Xt)
+        return outputs, present
+
+    def _drop_failed_rows(self, block, Xt, rows):
+        """Rows an extractor returned as all-NaN (``on_error="warn"``) are
+        missing cells; any other non-finite value is an error."""
+        finite = np.isfinite(Xt)
+        failed = ~finite.any(axis=1) if Xt.shape[1] else np.zeros(len(Xt), bool)
+        bad = ~finite.all(axis=1) & ~failed
+        row_ids = np.flatnonzero(rows)
+        if bad.any():
+            raise ValueError(
+                f"The transformer of modality {block.name!r} returned NaN or "
+                f"infinite values for row {int(row_ids[np.argmax(bad)])}."
+            )
+        if failed.any():
+            if self.missing == "raise":
+                raise ValueError(
+                    f"The transformer of modality {block.name!r} could not process "
+                    f"row {int(row_ids[np.argmax(failed)])} (it returned a row of "
+                    "NaN). Set missing='zero' or 'mean' to treat such rows as "
+                    "missing."
+                )
+            rows = rows.copy()
+            rows[row_ids[failed]] = False
+            Xt = Xt[~failed]
+        return Xt, rows
+
+    # -- normalisation, projection, fill -------------------------------------
+
+    def _fit_block_maps(self, blocks, outputs, n_samples):
+        n_components = self._n_components(outputs, n_samples)
+        for block, Xt in zip(blocks, outputs):
+            if len(Xt) == 0:
+                raise ValueError(
+                    f"Every row of modality {block.name!r} is missing or failed."
+                )
+            block.n_input_features = Xt.shape[1]
+            block.normalizer = make_normalizer(self.normalize).fit(Xt)
+            block.projection = None
+            if self.method == "weighted_sum":
+                Xn = block.normalizer.transform(Xt)
+                block.projection = PCA(n_components, svd_solver="full").fit(Xn)
+            if self.missing == "mean":
+                block.fill = self._map_block(block, Xt).mean(axis=0)
+            else:
+                block.fill = np.zeros(n_components or Xt.shape[1])
+
+    def _n_components(self, outputs, n_samples):
+        if self.method != "weighted_sum":
+            return None
+        widths = {name: X.shape[1] for name, X in zip(self._names, outputs)}
+        n_rows = min(len(X) for X in outputs)
+        if self.n_components is None:
+            return max(1, min(min(widths.values()), n_rows))
+        for name, width in widths.items():
+            if self.n_components > width:
+                raise ValueError(
+                    f"n_components={self.n_components} is larger than the "
+                    f"{width} features of modality {name!r}; use n_components <= "
+                    f"{min(widths.values())} or None."
+                )
+        if self.n_components > n_rows:
+            raise ValueError(
+                f"n_components={self.n_components} is larger than the "
+                f"{n_rows} training rows of the smallest modality."
+            )
+        return self.n_components
+
+    @staticmethod
+    def _map_block(block, Xt):
+        if Xt.shape[1] != block.n_input_features:
+            raise ValueError(
+                f"Modality {block.name!r} gave {Xt.shape[1]} features at transform "
+                f"but {block.n_input_features} at fit."
+            )
+        Xn = block.normalizer.transform(Xt)
+        return block.projection.transform(Xn) if block.projection is not None else Xn
+
+    def _ready_blocks(self, blocks, outputs, present, n_samples):
+        """Map and fill every block to ``n_samples`` rows (weights not applied)."""
+        ready = []
+        for block, Xt, rows in zip(blocks, outputs, present):
+            mapped = self._map_block(block, Xt)
+            full = np.empty((n_samples, mapped.shape[1]))
+            full[rows] = mapped
+            full[~rows] = block.fill
+            ready.append(full)
+        return ready
+
+    def _combine(self, ready, present):
+        weights = np.array([self.weights_[name] for name in self._names])
+        if self.method == "concat":
+            return np.hstack([w * B for w, B in zip(weights, ready)])
+        present = np.column_stack(present).astype(float)
+        row_weights = np.broadcast_to(weights, present.shape).copy()
+        if self.missing == "zero":
+            # Present blocks share the total weight of the row's blocks.
+            kept = (present * weights).sum(axis=1, keepdims=True)
+            scale = np.divide(
+                weights.sum(), kept, out=np.zeros_like(kept), where=kept > 0
+            )
+            row_weights = present * weights * scale
+        return sum(row_weights[:, [m]] * B for m, B in enumerate(ready))
+
+    # -- public API -------------------------------------------------------------
+
+    def _fit_blocks(self, X, y):
+        X = self._check_input(X, reset=True)
+        blocks = self._check_specs(X)
+        self._names = [block.name for block in blocks]
+        self.weights_ = self._check_weights(self._names)
+        outputs, present = self._extract_all(blocks, X, y, fit=True)
+        self._fit_block_maps(blocks, outputs, X.shape[0])
+        self._blocks = blocks
+        self.transformers_ = [
+            (b.name, b.fitted, self.transformers[i][2]) for i, b in enumerate(blocks)
+        ]
+        self.normalizers_ = {b.name: b.normalizer for b in blocks}
+        self.projections_ = {
+            b.name: b.projection for b in blocks if b.projection is not None
+        }
+        self.fill_values_ = {b.name: b.fill for b in blocks}
+        ready = self._ready_blocks(blocks, outputs, present, X.shape[0])
+        self.output_slices_ = self._output_slices([B.shape[1] for B in ready])
+        return ready, present
+
+    def _output_slices(self, widths):
+        if self.method == "weighted_sum":
+            return {name: slice(0, widths[0]) for name in self._names}
+        ends = np.cumsum(widths)
+        return {
+            name: slice(int(end - width), int(end))
+            for name, width, end in zip(self._names, widths, ends)
+        }
+
+    def _transform_ready(self, X):
+        check_is_fitted(self)
+        X = self._check_input(X, reset=False)
+        outputs, present = self._extract_all(self._blocks, X, None, fit=False)
+        return self._ready_blocks(self._blocks, outputs, present, X.shape[0]), present
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Fit every modality's transformer, normaliser and projection.
+
+        Parameters
+        ----------
+        X : DataFrame or ndarray of shape (n_samples, n_columns)
+            Multimodal records, one column per modality (plus any others).
+        y : array-like of shape (n_samples,), default=None
+            Targets, passed on to the transformers.
+
+        Returns
+        -------
+        self : FusionTransformer
+            The fitted transformer.
+        """
+        self._fit_blocks(X, y)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit_transform(self, X, y=None):
+        """Fit, then return the fused features (extracting each block once).
+
+        Parameters
+        ----------
+        X : DataFrame or ndarray of shape (n_samples, n_columns)
+            Multimodal records.
+        y : array-like of shape (n_samples,), default=None
+            Targets, passed on to the transformers.
+
+        Returns
+        -------
+        X_fused : ndarray of shape (n_samples, n_features_out)
+            Fused features.
+        """
+        ready, present = self._fit_blocks(X, y)
+        return self._combine(ready, present)
+
+    def transform(self, X):
+        """Extract, normalise and fuse the modalities of ``X``.
+
+        Parameters
+        ----------
+        X : DataFrame or ndarray of shape (n_samples, n_columns)
+            Multimodal records with the columns seen in ``fit``.
+
+        Returns
+        -------
+        X_fused : ndarray of shape (n_samples, n_features_out)
+            Fused features.
+        """
+        ready, present = self._transform_ready(X)
+        return self._combine(ready, present)
+
+    # Private hooks for NeuralFusionClassifier: normalised, filled blocks
+    # (weights not applied) and the per-row presence of each modality.
+    def _fit_transform_blocks(self, X, y=None):
+        self._validate_params()
+        ready, present = self._fit_blocks(X, y)
+        return dict(zip(self._names, ready)), dict(zip(self._names, present))
+
+    def _transform_blocks(self, X):
+        ready, present = self._transform_ready(X)
+        return dict(zip(self._names, ready)), dict(zip(self._names, present))
+
+    @property
+    def named_transformers_(self):
+        """Fitted transformers by name (a dict)."""
+        check_is_fitted(self)
+        return {name: trans for name, trans, _ in self.transformers_}
+
+    def get_feature_names_out(self, input_features=None):
+        """Output feature names: ``"{name}__{feature}"``.
+
+        With ``method="weighted_sum"`` the output dimensions are shared by all
+        modalities and are named ``"fused__pc0"``, ``"fused__pc1"``, ...
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Ignored except for a consistency check against
+            ``feature_names_in_``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            Output feature names.
+        """
+        check_is_fitted(self)
+        if input_features is not None and hasattr(self, "feature_names_in_"):
+            if not np.array_equal(np.asarray(input_features), self.feature_names_in_):
+                raise ValueError("input_features is not equal to feature_names_in_.")
+        if self.method == "weighted_sum":
+            width = next(iter(self.output_slices_.values())).stop
+            return np.asarray([f"fused__pc{i}" for i in range(width)], dtype=object)
+        names = []
+        for block in self._blocks:
+            width = self.output_slices_[block.name].stop - self.output_slices_[
+                block.name
+            ].start
+            names.extend(f"{block.name}__{f}" for f in self._block_features(block, width))
+        return np.asarray(names, dtype=object)
+
+    def _block_features(self, block, width):
+        if block.fitted == "passthrough":
+            keys = block.key if isinstance(block.key, list) else [block.key]
+            if hasattr(self, "feature_names_in_") or isinstance(keys[0], str):
+                if isinstance(keys[0], str):
+                    return [str(k) for k in keys]
+                return [str(self.feature_names_in_[k]) for k in keys]
+            return [f"x{k}" for k in keys]
+        if hasattr(block.fitted, "get_feature_names_out"):
+            try:
+                names = block.fitted.get_feature_names_out()
+            except (AttributeError, ValueError, TypeError, NotImplementedError):
+                names = None
+            if names is not None and len(names) == width:
+                return [str(n) for n in names]
+        return [f"f{i}" for i in range(width)]
+
+    def _sk_visual_block_(self):
+        names, transformers, columns = zip(*self.transformers)
+        details = [str(c) for c in columns]
+        return _VisualBlock(
+            "parallel", transformers, names=names, name_details=details
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self.missing != "raise"
+        tags.input_tags.string = True
+        tags.transformer_tags.preserves_dtype = ["float64"]
+        return tags
+
+
+def fusion_weight_grid(names, values=(0.0, 0.5, 1.0), simplex=False):
+    """Weight dicts to search over, for ``param_grid={"fusion__weights": ...}``.
+
+    Every combination of ``values`` over ``names``, without the all-zero
+    point and without duplicates up to scale ((0.5, 0.5) is (1, 1): with
+    per-block normalisation only the ratios between weights matter to the
+    fused geometry).
+
+    Parameters
+    ----------
+    names : sequence of str
+        Modality names, as in the FusionTransformer's ``transformers``.
+    values : sequence of float, default=(0.0, 0.5, 1.0)
+        Candidate values of each weight; finite and non-negative.
+    simplex : bool, default=False
+        If True, scale every point to sum to 1 (points on the simplex, e.g.
+        for a ternary plot).
+
+    Returns
+    -------
+    grid : list of dict
+        One ``{name: weight}`` dict per distinct direction, in the order of
+        :func:`itertools.product` over ``values``.
+
+    Notes
+    -----
+    Weights have no effect on tree-based final estimators (random forests,
+    gradient boosting): scaling a feature does not change a split, so only
+    the zero weights of a grid change what such a model sees.
+
+    Examples
+    --------
+    >>> from sklearn_mbm import fusion_weight_grid
+    >>> fusion_weight_grid(["image", "audio"], values=(0, 1))
+    [{'image': 0.0, 'audio': 1.0}, {'image': 1.0, 'audio': 0.0}, {'image': 1.0, 'audio': 1.0}]
+    >>> len(fusion_weight_grid(["image", "audio", "text"]))
+    19
+    """
+    from itertools import product
+
+    names = list(names)
+    check_unique_names(names, param="names")
+    if not names:
+        raise ValueError("names is empty: give at least one modality name.")
+    values = [float(v) for v in values]
+    if not values or any(not np.isfinite(v) or v < 0 for v in values):
+        raise ValueError(f"values must be finite and >= 0, got {values}.")
+    grid, seen = [], set()
+    for point in product(values, repeat=len(names)):
+        total = sum(point)
+        if total == 0:
+            continue
+        direction = tuple(round(v / total, 12) for v in point)
+        if direction in seen:
+            continue
+        seen.add(direction)
+        weights = direction if simplex else point
+        grid.append({name: float(w) for name, w in zip(names, weights)})
+    return grid

@@ -1,0 +1,69 @@
+"""Package-level contracts and scikit-learn's estimator checks for fusion."""
+
+import subprocess
+import sys
+
+import pytest
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import sklearn_mbm
+from sklearn_mbm import FusionTransformer
+
+
+def test_import_is_light():
+    """`import sklearn_mbm` must not import TensorFlow, Keras or librosa."""
+    code = (
+        "import sys, sklearn_mbm; "
+        "heavy = [m for m in ('tensorflow', 'keras', 'librosa') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("name", sklearn_mbm.__all__)
+def test_public_names_resolve(name):
+    assert getattr(sklearn_mbm, name) is not None
+    assert name in dir(sklearn_mbm)
+
+
+def test_unknown_attribute():
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        sklearn_mbm.nope  # noqa: B018
+
+
+# Numeric configurations: sklearn's checks feed 2-D float arrays, so blocks are
+# integer column indices. Checks use as few as 1-2 columns, hence [0] and [1].
+FUSION_CONFIGS = [
+    FusionTransformer([("a", "passthrough", [0]), ("b", StandardScaler(), [1])]),
+    FusionTransformer(
+        [("a", "passthrough", [0]), ("b", "passthrough", [1])],
+        method="weighted_sum",
+        normalize="block",
+    ),
+    FusionTransformer(
+        [("a", "passthrough", [0]), ("b", "passthrough", [1])],
+        weights=[1.0, 0.5],
+        normalize="l2",
+        missing="zero",
+    ),
+]
+
+# Each expected failure of scikit-learn's generic checks, with the reason.
+_TWO_COLUMNS = (
+    "Modalities are fixed column indices [0] and [1]; with a single input column "
+    "the routing raises a clear ValueError naming the missing column index, "
+    "which this check does not expect."
+)
+
+
+def _expected_failed_checks(estimator):
+    return {"check_fit2d_1feature": _TWO_COLUMNS}
+
+
+@parametrize_with_checks(FUSION_CONFIGS, expected_failed_checks=_expected_failed_checks)
+def test_sklearn_compatible_fusion(estimator, check):
+    check(estimator)
