@@ -176,8 +176,8 @@ class TextFeatureExtractor(TransformerMixin, BaseEstimator):
     >>> from sklearn_mbm import TextFeatureExtractor
     >>> texts = ["um seven", "seven please", "eight", "the number is eight"]
     >>> ext = TextFeatureExtractor().fit(texts)
-    >>> ext.get_feature_names_out()
-    array(['eight', 'is', 'number', 'please', 'seven', 'the', 'um'], dtype=object)
+    >>> ext.get_feature_names_out().tolist()
+    ['eight', 'is', 'number', 'please', 'seven', 'the', 'um']
     >>> ext.transform(["seven"]).toarray().round(2)
     array([[0., 0., 0., 0., 1., 0., 0.]])
     >>> TextFeatureExtractor(n_components=2, random_state=0).fit_transform(
