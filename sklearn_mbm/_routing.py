@@ -38,7 +38,10 @@ def resolve_column(X, column, *, name):
     if callable(column):
         column = column(X)
     scalar = isinstance(column, str) or _is_int(column)
-    keys = [column] if scalar else list(column)
+    try:
+        keys = [column] if scalar else list(column)
+    except TypeError:
+        keys = [column]  # not a key nor a list of keys: reported below
     if not keys:
         raise ValueError(f"Modality {name!r} selects no column.")
     for key in keys:

@@ -545,13 +545,13 @@ class FusionTransformer(TransformerMixin, _BaseComposition):
         n_rows = min(len(X) for X in outputs)
         if self.n_components is None:
             return max(1, min(min(widths.values()), n_rows))
-        for name, width in widths.items():
-            if self.n_components > width:
-                raise ValueError(
-                    f"n_components={self.n_components} is larger than the "
-                    f"{width} features of modality {name!r}; use n_components <= "
-                    f"{min(widths.values())} or None."
-                )
+        narrowest = min(widths, key=widths.get)
+        if self.n_components > widths[narrowest]:
+            raise ValueError(
+                f"n_components={self.n_components} is larger than the "
+                f"{widths[narrowest]} features of modality {narrowest!r}; use "
+                f"n_components <= {widths[narrowest]} or None."
+            )
         if self.n_components > n_rows:
             raise ValueError(
                 f"n_components={self.n_components} is larger than the "
