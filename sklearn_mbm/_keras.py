@@ -20,6 +20,18 @@ def import_keras():
     return keras
 
 
+def import_tensorflow():
+    """Import and return ``tensorflow`` (Keras's backend), after Keras.
+
+    Used where Keras has no backend-neutral API: ``tf.data`` pipelines with
+    string columns and string tensors for text inputs.
+    """
+    import_keras()
+    import tensorflow as tf
+
+    return tf
+
+
 def set_random_seed(random_state):
     """Seed Python, NumPy and the Keras backend from an int (no-op for None)."""
     if random_state is None:
@@ -45,3 +57,31 @@ def model_from_bytes(data, custom_objects=None):
         with open(path, "wb") as f:
             f.write(data)
         return keras.saving.load_model(path, custom_objects=custom_objects, compile=False)
+
+
+def make_predict_function(model):
+    """Return ``f(x) -> ndarray``: ``model`` in inference mode, traced once.
+
+    On the TensorFlow backend a single-input model is wrapped in a
+    ``tf.function`` whose batch dimension is unknown, so batches of any size
+    share one trace. ``model.predict_on_batch`` would trace again for the first
+    batch of a new size (about a second for a MobileNetV2), and eager
+    ``model(x)`` runs 3-5 times slower. Other backends or multi-input models
+    fall back to ``predict_on_batch``.
+    """
+    keras = import_keras()
+    inputs = getattr(model, "inputs", None) or []
+    if keras.backend.backend() != "tensorflow" or len(inputs) != 1:
+        return model.predict_on_batch
+    import tensorflow as tf
+
+    spec = tf.TensorSpec((None, *inputs[0].shape[1:]), dtype=inputs[0].dtype)
+
+    @tf.function(input_signature=[spec])
+    def predict(x):
+        return model(x, training=False)
+
+    def run(x):
+        return keras.ops.convert_to_numpy(predict(x))
+
+    return run

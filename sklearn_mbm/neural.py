@@ -1,0 +1,810 @@
+"""Neural fusion: a Keras model that learns how much each modality counts.
+
+:class:`NeuralFusionClassifier` routes each modality's column through its
+(frozen) extractor as :class:`~sklearn_mbm.FusionTransformer` does, or
+through a trainable text branch (``"rnn"``), projects every modality to a
+common width, fuses the projections (learned softmax weights, concatenation
+or a per-sample attention gate, always ignoring missing modalities) and
+trains hidden layers and a softmax head on top.
+
+TensorFlow is imported only when a model is built, trained, used or
+unpickled; the Keras side lives in :mod:`sklearn_mbm._neural_model`.
+"""
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.metaestimators import _BaseComposition, available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from sklearn_mbm import _keras
+from sklearn_mbm._io import cell_error_message
+from sklearn_mbm._neural_model import PRESENT_INPUT, build_model, custom_objects
+from sklearn_mbm._routing import (
+    check_unique_names,
+    missing_mask,
+    resolve_column,
+    select_column,
+)
+from sklearn_mbm.fusion import FusionTransformer, _rows_to_object_array
+
+__all__ = ["NeuralFusionClassifier"]
+
+#: Transformer slot value for the trainable text branch.
+RNN = "rnn"
+
+
+def _check_hidden_units(hidden_units):
+    """``hidden_units`` as a tuple of positive ints (an int is one layer)."""
+    if isinstance(hidden_units, Integral) and not isinstance(hidden_units, bool):
+        hidden_units = (hidden_units,)
+    try:
+        units = tuple(hidden_units)
+    except TypeError:
+        units = None
+    if units is None or not all(
+        isinstance(u, Integral) and not isinstance(u, bool) and u >= 1 for u in units
+    ):
+        raise ValueError(
+            "hidden_units must be a sequence of positive ints (one per hidden "
+            f"layer; () for none), got {hidden_units!r}."
+        )
+    return tuple(int(u) for u in units)
+
+
+def _seed_from(random_state):
+    """An int seed for Keras/TF from an int or RandomState; None stays None."""
+    if random_state is None:
+        return None
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
+    """Train a Keras model on several modalities with learned fusion weights.
+
+    Each modality is a ``(name, transformer, column)`` triple, as in
+    :class:`~sklearn_mbm.FusionTransformer`. A transformer (an extractor such
+    as :class:`~sklearn_mbm.AudioFeatureExtractor`, any scikit-learn
+    transformer, or ``"passthrough"``) is fit once and then frozen: its
+    normalised output block is the modality's input to the network. The
+    string ``"rnn"`` instead makes a raw text column a trainable branch
+    (``TextVectorization``, ``Embedding`` and a bidirectional GRU, trained
+    with the rest of the model; its vocabulary is adapted in ``fit``).
+
+    The network projects each modality to ``projection_units`` (a Dense layer
+    with ReLU), fuses the projections, then applies ``hidden_units`` Dense
+    layers (ReLU, dropout) and a softmax head:
+
+    - ``fusion="learned"``: ``sum_m w_m * p_m`` with ``w = softmax(a)``, one
+      trainable scalar ``a_m`` per modality (the seed's ``a, b, c``),
+      exposed after fit as :attr:`fusion_weights_`;
+    - ``fusion="concat"``: ``[p_1, ..., p_k]``;
+    - ``fusion="attention"``: ``sum_m g_m(x) * p_m``, a per-sample gate
+      ``g(x) = softmax_m(v . tanh(W p_m + b))``.
+
+    A missing cell (None or NaN) with ``missing="zero"`` removes its modality
+    from that sample's fusion: the weights of the present modalities are
+    renormalised per sample (a masked softmax) and, with ``"concat"``, the
+    absent projection is zero.
+
+    Parameters
+    ----------
+    transformers : list of (str, transformer, "passthrough" or "rnn", column)
+        ``column`` is a column name or integer index, a list of them (a 2-D
+        block), or a callable returning those; ``"rnn"`` needs a single
+        column of str. Names must be unique and must not contain ``"__"``.
+
+    fusion : {"learned", "concat", "attention"}, default="learned"
+        How the modality projections are fused (see above).
+
+    hidden_units : tuple of int, default=(128,)
+        Width of each hidden Dense layer after the fusion; ``()`` for none.
+
+    dropout : float, default=0.2
+        Dropout rate after each hidden layer, in ``[0, 1)``.
+
+    epochs : int, default=50
+        Maximum number of passes over the training data.
+
+    batch_size : int, default=32
+        Samples per gradient step (and per batch at prediction).
+
+    learning_rate : float, default=1e-3
+        Learning rate of the Adam optimiser.
+
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out (stratified when possible) to
+        monitor ``val_loss`` for early stopping. Only used when
+        ``early_stopping=True``; with 0, early stopping monitors the training
+        loss instead.
+
+    early_stopping : bool, default=True
+        Stop when the monitored loss has not improved for ``patience`` epochs
+        and restore the weights of the best epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds Python, NumPy and TensorFlow (through
+        ``keras.utils.set_random_seed``, which also reseeds NumPy's and
+        Python's global generators), the validation split and the shuffling,
+        so that training on CPU is reproducible. None leaves the seeds alone.
+
+    verbose : int, default=0
+        Keras's training verbosity (0 silent, 1 progress bar, 2 one line per
+        epoch).
+
+    projection_units : int, default=64
+        Common width every modality is projected to.
+
+    attention_units : int, default=32
+        Width of the attention scorer (``fusion="attention"`` only).
+
+    patience : int, default=10
+        Epochs without improvement before early stopping.
+
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes (keys are the original labels) multiplying the
+        sample weights in the loss; ``"balanced"`` uses
+        ``n_samples / (n_classes * np.bincount(y))``.
+
+    normalize : {"standard", "l2", "block"} or None, default="standard"
+        Normaliser of each extracted block, as in
+        :class:`~sklearn_mbm.FusionTransformer`.
+
+    missing : {"zero", "raise"}, default="zero"
+        ``"zero"`` masks a missing modality out of the sample's fusion (see
+        above); ``"raise"`` raises a ValueError naming the row and modality.
+
+    rnn_max_tokens : int, default=10000
+        Vocabulary size of an ``"rnn"`` text branch (including the padding
+        and out-of-vocabulary tokens).
+
+    rnn_sequence_length : int, default=64
+        Tokens kept per text (longer texts are cut, shorter ones padded).
+
+    rnn_embedding_dim : int, default=32
+        Width of the token embedding.
+
+    rnn_units : int, default=32
+        Units of the GRU in each direction.
+
+    fine_tune : bool, default=False
+        End-to-end fine-tuning of a Keras image backbone on raw images. Not
+        implemented yet: True raises NotImplementedError in ``fit``. Image
+        extractors are used frozen.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+
+    model_ : keras.Model
+        The trained network. Its inputs are ``modality_0``, ...,
+        ``modality_{k-1}`` (in transformer order) and ``present__mask``.
+
+    fusion_weights_ : dict or None
+        ``{name: weight}``, summing to 1. ``"learned"``: the trained softmax
+        weights. ``"attention"``: the mean per-sample gate over the training
+        rows. ``"concat"``: None.
+
+    history_ : dict of list of float
+        Per-epoch training metrics (``loss``, ``accuracy`` and, with a
+        validation split, ``val_loss``, ``val_accuracy``).
+
+    n_iter_ : int
+        Number of epochs run.
+
+    transformers_ : list of (str, transformer, column)
+        The fitted transformers (``"rnn"`` slots are kept as ``"rnn"``; their
+        state lives in ``model_``).
+
+    fusion_transformer_ : FusionTransformer or None
+        The internal transformer that routes, extracts and normalises the
+        non-``"rnn"`` modalities.
+
+    n_features_in_ : int
+        Number of columns of the input.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of the input, when it is a DataFrame with string columns.
+
+    See Also
+    --------
+    sklearn_mbm.FusionTransformer : Early fusion with fixed, tunable weights.
+    sklearn_mbm.LateFusionClassifier : Fusion of per-modality predictions.
+
+    Notes
+    -----
+    The extractors are fit once on all of ``X`` (before the validation split),
+    then frozen; only the network (and ``"rnn"`` branches) is trained. Each
+    ``fit`` builds a fresh Keras model with fixed layer names; nothing is
+    shared between fits. Pickling stores the model as ``.keras`` bytes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_mbm import NeuralFusionClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> y = np.repeat([0, 1], 20)
+    >>> X = np.column_stack([y + rng.normal(0, 0.3, 40), rng.normal(size=40)])
+    >>> clf = NeuralFusionClassifier(
+    ...     [("signal", "passthrough", [0]), ("noise", "passthrough", [1])],
+    ...     hidden_units=(8,), epochs=5, random_state=0,
+    ... ).fit(X, y)
+    >>> sorted(clf.fusion_weights_)
+    ['noise', 'signal']
+    >>> clf.predict_proba(X).shape
+    (40, 2)
+    """
+
+    _parameter_constraints = {
+        "transformers": [list],
+        "fusion": [StrOptions({"learned", "concat", "attention"})],
+        "hidden_units": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "early_stopping": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "projection_units": [Interval(Integral, 1, None, closed="left")],
+        "attention_units": [Interval(Integral, 1, None, closed="left")],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "normalize": [StrOptions({"standard", "l2", "block"}), None],
+        "missing": [StrOptions({"zero", "raise"})],
+        "rnn_max_tokens": [Interval(Integral, 3, None, closed="left")],
+        "rnn_sequence_length": [Interval(Integral, 1, None, closed="left")],
+        "rnn_embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "rnn_units": [Interval(Integral, 1, None, closed="left")],
+        "fine_tune": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        transformers,
+        *,
+        fusion="learned",
+        hidden_units=(128,),
+        dropout=0.2,
+        epochs=50,
+        batch_size=32,
+        learning_rate=1e-3,
+        validation_fraction=0.1,
+        early_stopping=True,
+        random_state=None,
+        verbose=0,
+        projection_units=64,
+        attention_units=32,
+        patience=10,
+        class_weight=None,
+        normalize="standard",
+        missing="zero",
+        rnn_max_tokens=10000,
+        rnn_sequence_length=64,
+        rnn_embedding_dim=32,
+        rnn_units=32,
+        fine_tune=False,
+    ):
+        self.transformers = transformers
+        self.fusion = fusion
+        self.hidden_units = hidden_units
+        self.dropout = dropout
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.random_state = random_state
+        self.verbose = verbose
+        self.projection_units = projection_units
+        self.attention_units = attention_units
+        self.patience = patience
+        self.class_weight = class_weight
+        self.normalize = normalize
+        self.missing = missing
+        self.rnn_max_tokens = rnn_max_tokens
+        self.rnn_sequence_length = rnn_sequence_length
+        self.rnn_embedding_dim = rnn_embedding_dim
+        self.rnn_units = rnn_units
+        self.fine_tune = fine_tune
+
+    # -- parameters of nested transformers (``audio__n_mfcc`` etc.) ---------
+
+    @property
+    def _transformers(self):
+        try:
+            return [(name, trans) for name, trans, _ in self.transformers]
+        except (TypeError, ValueError):
+            return self.transformers
+
+    @_transformers.setter
+    def _transformers(self, value):
+        try:
+            self.transformers = [
+                (name, trans, col)
+                for ((name, trans), (_, _, col)) in zip(value, self.transformers)
+            ]
+        except (TypeError, ValueError):
+            self.transformers = value
+
+    def get_params(self, deep=True):
+        """Get parameters, including those of the nested transformers.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            If True, also return ``"{name}__{param}"`` for each transformer.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        return self._get_params("_transformers", deep=deep)
+
+    def set_params(self, **params):
+        """Set parameters, including ``"{name}__{param}"`` of transformers.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : NeuralFusionClassifier
+            This estimator.
+        """
+        self._set_params("_transformers", **params)
+        return self
+
+    # -- validation -----------------------------------------------------------
+
+    def _check_input(self, X, reset):
+        """A 2-D table (DataFrame or array); records n_features_in_ on fit."""
+        if isinstance(X, (list, tuple)):
+            X = _rows_to_object_array(X)
+        elif not hasattr(X, "iloc") and hasattr(X, "__array__"):
+            X = np.asarray(X)
+        if sparse.issparse(X):
+            raise TypeError(
+                "NeuralFusionClassifier does not take sparse input: pass a "
+                "DataFrame or a 2-D array with one column per modality."
+            )
+        if not hasattr(X, "shape") or len(X.shape) != 2:
+            raise ValueError(
+                "Expected a 2-D input (a DataFrame or a 2-D array with one column "
+                f"per modality), got {type(X).__name__} of shape "
+                f"{getattr(X, 'shape', None)}. Reshape your data, e.g. "
+                "X.reshape(-1, 1) for a single column."
+            )
+        if X.shape[0] == 0:
+            raise ValueError(
+                f"Found array with 0 sample(s) (shape={X.shape}) while a minimum "
+                "of 1 is required by NeuralFusionClassifier."
+            )
+        validate_data(self, X, skip_check_array=True, reset=reset)
+        return X
+
+    def _check_specs(self):
+        """Validate ``transformers``; return the names and the rnn flags."""
+        try:
+            names = [spec[0] for spec in self.transformers]
+            if any(len(spec) != 3 for spec in self.transformers):
+                raise TypeError
+        except TypeError:
+            raise ValueError(
+                "transformers must be a list of (name, transformer, column) "
+                f"tuples, got {self.transformers!r}."
+            ) from None
+        if not self.transformers:
+            raise ValueError("transformers is empty: give at least one modality.")
+        check_unique_names(names)
+        clash = set(names) & set(self.get_params(deep=False))
+        if clash:
+            raise ValueError(
+                f"transformers: names {sorted(clash)} clash with parameters of "
+                "NeuralFusionClassifier; rename them."
+            )
+        is_rnn = [isinstance(t, str) and t == RNN for _, t, _ in self.transformers]
+        return names, is_rnn
+
+    # -- routing and extraction -------------------------------------------------
+
+    def _text_column(self, X, name, column):
+        """The raw texts of an ``"rnn"`` modality and their presence mask."""
+        key, scalar = resolve_column(X, column, name=name)
+        if not scalar:
+            raise ValueError(
+                f"Modality {name!r} is an 'rnn' text branch and needs a single "
+                f"column of str, got the block {key!r}."
+            )
+        cells = select_column(X, key)
+        cells = cells.to_numpy() if hasattr(cells, "to_numpy") else np.asarray(cells)
+        present = ~missing_mask(cells)
+        if not present.all() and self.missing == "raise":
+            row = int(np.flatnonzero(~present)[0])
+            raise ValueError(
+                f"Row {row} has a missing value (None or NaN) in column {key!r} "
+                f"of modality {name!r} ({int((~present).sum())} missing in all). "
+                "Set missing='zero' to mask missing modalities."
+            )
+        texts = []
+        for i, (cell, here) in enumerate(zip(cells, present)):
+            if not here:
+                texts.append("")
+            elif isinstance(cell, str):
+                texts.append(cell)
+            else:
+                raise TypeError(
+                    f"Modality {name!r} (column {key!r}), "
+                    + cell_error_message(i, cell, "the 'rnn' branch needs a str.")
+                )
+        return np.asarray(texts, dtype=str), present
+
+    def _extract(self, X, y, fit):
+        """Model inputs (list, transformer order) and presence (n, k) float32."""
+        is_rnn = self._route_rnn
+        if fit:
+            frozen = [spec for spec, r in zip(self.transformers, is_rnn) if not r]
+            self.fusion_transformer_ = (
+                FusionTransformer(
+                    frozen,
+                    method="concat",
+                    normalize=self.normalize,
+                    missing="zero" if self.missing == "zero" else "raise",
+                )
+                if frozen
+                else None
+            )
+            if frozen:
+                blocks, present = self.fusion_transformer_._fit_transform_blocks(X, y)
+        elif self.fusion_transformer_ is not None:
+            blocks, present = self.fusion_transformer_._transform_blocks(X)
+        inputs, masks = [], []
+        for (name, _, column), rnn in zip(self.transformers_, is_rnn):
+            if rnn:
+                texts, here = self._text_column(X, name, column)
+                inputs.append(texts)
+                masks.append(here)
+            else:
+                inputs.append(blocks[name].astype(np.float32))
+                masks.append(present[name])
+        return inputs, np.column_stack(masks).astype(np.float32)
+
+    # -- training -----------------------------------------------------------------
+
+    def _sample_weight(self, y_encoded, sample_weight, X):
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if self.class_weight is not None:
+            if isinstance(self.class_weight, dict):
+                unknown = [k for k in self.class_weight if k not in self.classes_]
+                if unknown:
+                    raise ValueError(
+                        f"class_weight has labels {unknown} that are not in y; "
+                        f"classes are {self.classes_.tolist()}."
+                    )
+            per_class = compute_class_weight(
+                self.class_weight,
+                classes=self.classes_,
+                y=self.classes_[y_encoded],
+            )
+            sample_weight = sample_weight * per_class[y_encoded]
+        return sample_weight.astype(np.float32)
+
+    def _split(self, n_samples, y_encoded, seed):
+        """Train and validation row indices (validation empty if not used)."""
+        rows = np.arange(n_samples)
+        if not self.early_stopping or self.validation_fraction == 0:
+            return rows, rows[:0]
+        n_val = math.ceil(self.validation_fraction * n_samples)
+        if n_val < 1 or n_samples - n_val < 1:
+            return rows, rows[:0]
+        try:
+            return train_test_split(
+                rows, test_size=n_val, stratify=y_encoded, random_state=seed
+            )
+        except ValueError:  # a class too small to stratify
+            return train_test_split(rows, test_size=n_val, random_state=seed)
+
+    def _dataset(self, inputs, present, y=None, sample_weight=None, seed=None):
+        """A batched ``tf.data`` pipeline (handles string columns, which
+        Keras's array adapter does not)."""
+        tf = _keras.import_tensorflow()
+        features = self._feature_dict(inputs, present)
+        if y is None:
+            data = (features,)
+        else:
+            data = (features, y.astype(np.int64), sample_weight)
+        dataset = tf.data.Dataset.from_tensor_slices(data)
+        if y is not None:
+            dataset = dataset.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+        return dataset.batch(self.batch_size)
+
+    @staticmethod
+    def _feature_dict(inputs, present):
+        features = {f"modality_{i}": block for i, block in enumerate(inputs)}
+        features[PRESENT_INPUT] = present
+        return features
+
+    def _build_model(self, inputs, train_rows):
+        specs = []
+        for block, rnn in zip(inputs, self._route_rnn):
+            if rnn:
+                specs.append({"kind": "rnn", "texts": block[train_rows]})
+            else:
+                specs.append({"kind": "block", "width": block.shape[1]})
+        return build_model(
+            specs,
+            n_classes=len(self.classes_),
+            fusion=self.fusion,
+            projection_units=self.projection_units,
+            attention_units=self.attention_units,
+            hidden_units=_check_hidden_units(self.hidden_units),
+            dropout=self.dropout,
+            rnn_params={
+                "max_tokens": self.rnn_max_tokens,
+                "sequence_length": self.rnn_sequence_length,
+                "embedding_dim": self.rnn_embedding_dim,
+                "units": self.rnn_units,
+            },
+        )
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sample_weight=None):
+        """Extract every modality, then build and train the network.
+
+        Parameters
+        ----------
+        X : DataFrame or ndarray of shape (n_samples, n_columns)
+            Multimodal records, one column per modality (plus any others).
+        y : array-like of shape (n_samples,)
+            Class labels (str or int).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights in the loss (multiplied by ``class_weight``).
+
+        Returns
+        -------
+        self : NeuralFusionClassifier
+            The fitted classifier.
+        """
+        if self.fine_tune:
+            raise NotImplementedError(
+                "fine_tune=True (end-to-end training of a Keras image backbone) "
+                "is not implemented yet; image extractors are used frozen. Use "
+                "fine_tune=False."
+            )
+        _check_hidden_units(self.hidden_units)
+        X = self._check_input(X, reset=True)
+        names, is_rnn = self._check_specs()
+        if y is None:
+            raise ValueError(
+                "requires y to be passed, but the target y is None. "
+                "NeuralFusionClassifier is a classifier and needs class labels."
+            )
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if len(y) != X.shape[0]:
+            raise ValueError(
+                f"X has {X.shape[0]} samples but y has {len(y)}; they must match."
+            )
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        if len(self.classes_) < 2:
+            raise ValueError(
+                "NeuralFusionClassifier needs samples of at least 2 classes in "
+                f"the data, but it contains only one class: {self.classes_[0]!r}."
+            )
+        y_encoded = encoder.transform(y)
+        weights = self._sample_weight(y_encoded, sample_weight, X)
+
+        self._route_names, self._route_rnn = names, is_rnn
+        self.transformers_ = list(self.transformers)  # routing for _extract
+        inputs, present = self._extract(X, y, fit=True)
+        if self.fusion_transformer_ is not None:
+            fitted = iter(self.fusion_transformer_.transformers_)
+            self.transformers_ = [
+                spec if rnn else next(fitted)
+                for spec, rnn in zip(self.transformers, is_rnn)
+            ]
+
+        seed = _seed_from(self.random_state)
+        _keras.set_random_seed(seed)
+        train, val = self._split(X.shape[0], y_encoded, seed)
+        keras = _keras.import_keras()
+        model = self._build_model(inputs, train)
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=self.learning_rate),
+            loss="sparse_categorical_crossentropy",
+            weighted_metrics=["accuracy"],
+        )
+
+        def rows(r):
+            return [block[r] for block in inputs], present[r]
+
+        train_data = self._dataset(*rows(train), y_encoded[train], weights[train], seed)
+        val_data = None
+        if len(val):
+            val_data = self._dataset(*rows(val), y_encoded[val], weights[val], seed)
+        callbacks = []
+        if self.early_stopping:
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss" if val_data is not None else "loss",
+                    patience=self.patience,
+                    restore_best_weights=True,
+                )
+            )
+        history = model.fit(
+            train_data,
+            validation_data=val_data,
+            epochs=self.epochs,
+            callbacks=callbacks,
+            verbose=self.verbose,
+        )
+        self.model_ = model
+        self.history_ = {
+            key: [float(v) for v in values] for key, values in history.history.items()
+        }
+        self.n_iter_ = len(self.history_["loss"])
+        self.fusion_weights_ = self._fusion_weights(inputs, present)
+        return self
+
+    # -- prediction --------------------------------------------------------------
+
+    def _batches(self, inputs, present):
+        """Yield feature dicts of at most ``max(batch_size, 256)`` rows as
+        tensors (string columns need TF string tensors)."""
+        tf = _keras.import_tensorflow()
+        features = self._feature_dict(inputs, present)
+        step = max(self.batch_size, 256)
+        for start in range(0, len(present), step):
+            yield {
+                key: tf.convert_to_tensor(value[start : start + step])
+                for key, value in features.items()
+            }
+
+    def _predict_inputs(self, inputs, present):
+        # Eager calls in batches: no per-model tf.function trace (which costs
+        # more than the forward pass on small data) and no retracing warnings.
+        out = [
+            np.asarray(self.model_(batch, training=False))
+            for batch in self._batches(inputs, present)
+        ]
+        return np.concatenate(out, axis=0).astype(np.float64)
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : DataFrame or ndarray of shape (n_samples, n_columns)
+            Multimodal records with the columns seen in ``fit``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``.
+        """
+        check_is_fitted(self)
+        X = self._check_input(X, reset=False)
+        inputs, present = self._extract(X, None, fit=False)
+        proba = self._predict_inputs(inputs, present)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : DataFrame or ndarray of shape (n_samples, n_columns)
+            Multimodal records with the columns seen in ``fit``.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    # -- fusion weights ------------------------------------------------------------
+
+    def _has_weighted_fusion(self):
+        return self.fusion in ("learned", "attention")
+
+    def _weight_rows(self, inputs, present):
+        """Per-sample fusion weights (n_samples, k) from the trained layer."""
+        keras = _keras.import_keras()
+        layer = self.model_.get_layer("fusion")
+        if self.fusion == "learned":
+            return np.asarray(layer.modality_weights(keras.ops.array(present)))
+        projections = [
+            self.model_.get_layer(f"modality_{i}_projection").output
+            for i in range(len(inputs))
+        ]
+        sub = keras.Model(self.model_.inputs, projections)
+        out = []
+        for batch in self._batches(inputs, present):
+            p = sub(batch, training=False)
+            out.append(
+                np.asarray(layer.modality_weights(list(p), batch[PRESENT_INPUT]))
+            )
+        return np.concatenate(out, axis=0)
+
+    def _fusion_weights(self, inputs, present):
+        if not self._has_weighted_fusion():
+            return None
+        if self.fusion == "learned":
+            keras = _keras.import_keras()
+            logits = keras.ops.convert_to_numpy(
+                self.model_.get_layer("fusion").logits
+            ).astype(np.float64)
+            weights = np.exp(logits - logits.max())
+            weights /= weights.sum()
+        else:
+            weights = self._weight_rows(inputs, present).mean(axis=0)
+            weights = weights / weights.sum()
+        return {name: float(w) for name, w in zip(self._route_names, weights)}
+
+    @available_if(_has_weighted_fusion)
+    def predict_fusion_weights(self, X):
+        """Per-sample fusion weights (``"learned"`` and ``"attention"`` only).
+
+        Parameters
+        ----------
+        X : DataFrame or ndarray of shape (n_samples, n_columns)
+            Multimodal records with the columns seen in ``fit``.
+
+        Returns
+        -------
+        weights : ndarray of shape (n_samples, n_modalities)
+            Weight of each modality (transformer order) in each sample's
+            fusion; rows sum to 1 over the present modalities (0 for a
+            missing one; all 0 if every modality is missing).
+        """
+        check_is_fitted(self)
+        X = self._check_input(X, reset=False)
+        inputs, present = self._extract(X, None, fit=False)
+        return self._weight_rows(inputs, present).astype(np.float64)
+
+    # -- pickling ---------------------------------------------------------------
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        if "model_" in state:
+            # Keras models are stored as .keras bytes, so unpickling needs no
+            # live TensorFlow objects and works in a fresh process.
+            state = dict(state)
+            state["model_"] = _keras.model_to_bytes(state["model_"])
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state.get("model_"), bytes):
+            state = dict(state)
+            state["model_"] = _keras.model_from_bytes(
+                state["model_"], custom_objects=custom_objects()
+            )
+        super().__setstate__(state)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.allow_nan = self.missing != "raise"
+        tags.non_deterministic = self.random_state is None
+        return tags
