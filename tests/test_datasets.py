@@ -6,6 +6,7 @@ import shutil
 import urllib.error
 import urllib.request
 import zipfile
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -366,3 +367,18 @@ def test_corrupt_mnist_file_is_reported(tmp_path):
             f.write(b"not an idx file at all")
     with pytest.raises(ValueError, match="is not an MNIST images IDX file"):
         fetch_av_digits(data_home=tmp_path, download_if_missing=False)
+
+
+@needs_data
+def test_build_script_reproduces_the_bundled_sample(tmp_path):
+    from sklearn_mbm.datasets import _build_sample
+
+    out = _build_sample.build_sample(DATA, tmp_path / "sample.npz")
+    shipped = resources.files("sklearn_mbm.datasets").joinpath(
+        "data", _av_digits.SAMPLE_FILE
+    )
+    with np.load(out) as built, shipped.open("rb") as f, np.load(f) as bundled:
+        assert sorted(built.files) == sorted(bundled.files)
+        for key in built.files:
+            np.testing.assert_array_equal(built[key], bundled[key], err_msg=key)
+            assert built[key].dtype == bundled[key].dtype
