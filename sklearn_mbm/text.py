@@ -412,12 +412,10 @@ class TextFeatureExtractor(TransformerMixin, BaseEstimator):
 
     def _empty_block(self):
         """Features of zero texts, for inputs whose cells are all bad."""
-        dtype = np.float64
-        if self.svd_ is not None:
-            return np.empty((0, self.n_features_out_), dtype=dtype)
-        if callable(self.method):
-            return np.empty((0, self._n_raw_features), dtype=self._raw_dtype)
-        return sp.csr_matrix((0, self.n_features_out_), dtype=dtype)
+        shape = (0, self.n_features_out_)
+        if self._sparse_output:
+            return sp.csr_matrix(shape, dtype=self._output_dtype)
+        return np.empty(shape, dtype=self._output_dtype)
 
     # ------------------------------------------------------------------
     # estimator API
@@ -470,7 +468,6 @@ class TextFeatureExtractor(TransformerMixin, BaseEstimator):
             )
         features = self._fit_features(texts)
         self._n_raw_features = features.shape[1]
-        self._raw_dtype = features.dtype
         self.svd_ = None
         if self.n_components is not None:
             if self.n_components > features.shape[1]:
@@ -485,6 +482,10 @@ class TextFeatureExtractor(TransformerMixin, BaseEstimator):
             )
             features = self.svd_.fit_transform(features)
         self.n_features_out_ = features.shape[1]
+        # what transform returns, so that an input of only bad cells gets NaN
+        # rows of the same type
+        self._sparse_output = sp.issparse(features)
+        self._output_dtype = features.dtype
         return features, good, n_samples
 
     def transform(self, X):

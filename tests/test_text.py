@@ -402,7 +402,10 @@ def test_on_error_warn_gives_nan_rows(config):
         Zt = _dense(est.transform([None, "seven", b"x"]))
     assert np.isnan(Zt[[0, 2]]).all() and np.isfinite(Zt[1]).all()
     with pytest.warns(CellLoadWarning):
-        all_bad = _dense(est.transform([None, 1.0]))
+        all_bad = est.transform([None, 1.0])
+    assert sp.issparse(all_bad) == (config in SPARSE_CONFIGS)
+    assert all_bad.dtype == Z.dtype
+    all_bad = _dense(all_bad)
     assert all_bad.shape == (2, est.n_features_out_) and np.isnan(all_bad).all()
 
 
