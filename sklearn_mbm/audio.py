@@ -1,0 +1,428 @@
+"""Audio features: MFCCs, deltas, spectral shape and log-mel, pooled per clip.
+
+:class:`AudioFeatureExtractor` takes a column of audio cells (file paths,
+encoded bytes, waveforms), loads and resamples them with
+:func:`sklearn_mbm._io.load_audio_cell`, computes frame-level features for a
+whole batch of clips at once (:mod:`sklearn_mbm._audio_features`, which
+reproduces librosa) and pools each clip's frames into fixed-length statistics.
+"""
+
+import numbers
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import librosa
+import numpy as np
+from joblib import effective_n_jobs
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
+
+from sklearn_mbm._audio_features import (
+    FEATURE_FAMILIES,
+    SPECTRAL_FEATURES,
+    STATISTICS,
+    count_frames,
+    frame_families,
+    frame_features,
+    pool_segments,
+)
+from sklearn_mbm._io import (
+    ON_ERROR_OPTIONS,
+    CellLoadWarning,
+    as_cells,
+    load_audio_cell,
+)
+
+__all__ = ["AudioFeatureExtractor"]
+
+# Cells loaded (in n_jobs threads) before their features are computed.
+_LOAD_BATCH = 256
+# Frames per feature batch: bounds memory (about 60 MB of float64 spectra
+# and frames at the default 25 ms / 16 kHz) whatever the number of clips.
+_FRAME_BATCH = 8192
+
+
+def _as_option_tuple(value, options, name):
+    """Validate a str or sequence of str against ``options``; return a tuple."""
+    values = (value,) if isinstance(value, str) else tuple(value)
+    if not values:
+        raise ValueError(f"{name} must name at least one of {options}, got {value!r}.")
+    unknown = [item for item in values if item not in options]
+    if unknown:
+        raise ValueError(f"{name} has unknown entries {unknown!r}; allowed: {options}.")
+    duplicated = sorted({item for item in values if values.count(item) > 1})
+    if duplicated:
+        raise ValueError(f"{name} lists {duplicated!r} more than once.")
+    return values
+
+
+class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
+    """Turn a column of audio cells into fixed-length clip features.
+
+    Each clip is loaded, downmixed to mono and resampled to ``sr``; it is cut
+    into overlapping frames of ``frame_length`` seconds every ``frame_step``
+    seconds, frame-level features are computed, and each feature is pooled
+    over the clip's own frames into the statistics ``stats``. The features
+    equal librosa's (``librosa.feature.mfcc``, ``delta``,
+    ``spectral_centroid``, ...; see Notes) but are computed for a batch of
+    clips at once: one FFT, one mel product and one DCT per batch.
+
+    Parameters
+    ----------
+    sr : float, default=16000
+        Sample rate (Hz) all clips are resampled to before analysis.
+
+    n_mfcc : int, default=20
+        Number of MFCCs (at most ``n_mels``).
+
+    n_mels : int, default=40
+        Number of mel bands (Slaney mel filters up to ``sr / 2``).
+
+    frame_length : float, default=0.025
+        Frame (window and FFT) length in seconds:
+        ``n_fft = win_length = round(frame_length * sr)`` samples (400 at
+        16 kHz). It is not rounded up to a power of two: the FFT handles any
+        size, and the window then spans exactly the frame.
+
+    frame_step : float, default=0.010
+        Hop between frames in seconds: ``hop_length = round(frame_step * sr)``.
+
+    features : tuple of str, default=("mfcc", "delta", "spectral")
+        Frame-level feature families, in output order:
+
+        - ``"mfcc"``: ``n_mfcc`` MFCCs (``mfcc0`` ... ).
+        - ``"delta"``: their first derivative over time (``delta_mfcc0`` ...).
+        - ``"delta2"``: their second derivative (``delta2_mfcc0`` ...).
+        - ``"spectral"``: ``spectral_centroid``, ``spectral_bandwidth``,
+          ``spectral_rolloff`` (85 %), ``spectral_flatness``,
+          ``zero_crossing_rate`` and ``rms``.
+        - ``"logmel"``: ``n_mels`` log-mel energies in dB (``logmel0`` ...).
+
+    stats : tuple of str, default=("mean", "std")
+        Statistics of each frame-level feature over a clip's frames, among
+        ``"mean"``, ``"std"`` (population, ``ddof=0``), ``"min"``, ``"max"``
+        and ``"median"``.
+
+    input_sr : float, default=None
+        Sample rate of cells given as bare numpy waveforms. Required for them
+        (a clear error otherwise); files, bytes and ``(waveform,
+        sample_rate)`` tuples carry their own rate.
+
+    n_jobs : int, default=None
+        Threads that read and resample files, and run the FFTs. ``None``
+        means 1, ``-1`` all cores (joblib's convention).
+
+    on_error : {"raise", "warn"}, default="raise"
+        What to do with a cell that cannot be loaded (missing, unreadable,
+        invalid): raise a ``ValueError``, ``TypeError`` or
+        ``FileNotFoundError`` naming the sample index (and path), or emit a
+        :class:`~sklearn_mbm._io.CellLoadWarning` and give that sample a row of
+        NaN.
+
+    verbose : bool, default=False
+        Show a tqdm progress bar over clips in ``transform``.
+
+    Attributes
+    ----------
+    n_fft_ : int
+        Frame length in samples.
+
+    hop_length_ : int
+        Hop between frames in samples.
+
+    n_features_out_ : int
+        Number of output features.
+
+    See Also
+    --------
+    sklearn_mbm.ImageFeatureExtractor : The same for images.
+    sklearn_mbm.TextFeatureExtractor : The same for texts.
+    sklearn_mbm.FusionTransformer : Fuse these features with other modalities.
+
+    Notes
+    -----
+    Audio cells may be file paths, encoded bytes, 1-D or 2-D numpy waveforms,
+    or ``(waveform, sample_rate)`` tuples; a 2-D waveform's channel axis is its
+    shorter one and integer PCM is scaled to [-1, 1). See
+    :func:`sklearn_mbm._io.load_audio_cell` for the exact rules.
+
+    Frames follow librosa's conventions: ``center=True`` with zero padding of
+    ``n_fft // 2`` samples on both sides of each clip (edge padding for the
+    zero-crossing rate, as librosa), a periodic Hann window, power spectrum,
+    ``power_to_db(ref=1, amin=1e-10, top_db=80)`` with the 80 dB floor taken
+    from each clip's own maximum, a type-2 orthonormal DCT, and
+    ``librosa.feature.delta(width=9, mode="interp")`` per clip, so the
+    frame-level features equal those of ``librosa.feature.*`` called on each
+    clip (to float64 rounding; librosa computes ``rms`` in float32).
+
+    A clip gives ``1 + len // hop_length`` frames (even ``n_fft``), so a clip
+    shorter than one frame still gives one zero-padded frame and finite
+    features. librosa's delta refuses clips of fewer than 9 frames; here
+    such a clip uses the largest odd filter width that fits, and a delta of 0
+    when that width is too small for the derivative (1 frame for ``delta``, 1
+    or 2 frames for ``delta2``). Silent clips give finite features (a
+    centroid, bandwidth and roll-off of 0 and a flatness of 1, as librosa).
+    Statistics are taken over each clip's own frames, never over padding.
+
+    Output columns are grouped by family, then statistic, then coefficient:
+    ``mfcc0_mean ... mfcc19_mean, mfcc0_std, ..., delta_mfcc0_mean, ...``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_mbm import AudioFeatureExtractor
+    >>> t = np.arange(8000) / 8000
+    >>> clips = [np.sin(2 * np.pi * f * t) for f in (220.0, 440.0)]
+    >>> extractor = AudioFeatureExtractor(input_sr=8000)
+    >>> features = extractor.fit_transform(clips)
+    >>> features.shape
+    (2, 92)
+    >>> extractor.get_feature_names_out()[[0, 40, 80]].tolist()
+    ['mfcc0_mean', 'delta_mfcc0_mean', 'spectral_centroid_mean']
+    """
+
+    _parameter_constraints: dict = {
+        "sr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "n_mfcc": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_mels": [Interval(numbers.Integral, 1, None, closed="left")],
+        "frame_length": [Interval(numbers.Real, 0, None, closed="neither")],
+        "frame_step": [Interval(numbers.Real, 0, None, closed="neither")],
+        "features": [tuple, list, StrOptions(set(FEATURE_FAMILIES))],
+        "stats": [tuple, list, StrOptions(set(STATISTICS))],
+        "input_sr": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "n_jobs": [numbers.Integral, None],
+        "on_error": [StrOptions(set(ON_ERROR_OPTIONS))],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        sr=16000,
+        n_mfcc=20,
+        n_mels=40,
+        frame_length=0.025,
+        frame_step=0.010,
+        features=("mfcc", "delta", "spectral"),
+        stats=("mean", "std"),
+        input_sr=None,
+        n_jobs=None,
+        on_error="raise",
+        verbose=False,
+    ):
+        self.sr = sr
+        self.n_mfcc = n_mfcc
+        self.n_mels = n_mels
+        self.frame_length = frame_length
+        self.frame_step = frame_step
+        self.features = features
+        self.stats = stats
+        self.input_sr = input_sr
+        self.n_jobs = n_jobs
+        self.on_error = on_error
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Check the parameters and the input; no audio is read.
+
+        The features are fixed functions of each clip, so fitting learns
+        nothing from the data.
+
+        Parameters
+        ----------
+        X : sequence of audio cells
+            A list, pandas Series, 1-D object array or one-column DataFrame of
+            cells (see the class docstring).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : AudioFeatureExtractor
+            The fitted extractor.
+        """
+        as_cells(X, estimator_name=type(self).__name__)
+        features = _as_option_tuple(self.features, FEATURE_FAMILIES, "features")
+        stats = _as_option_tuple(self.stats, STATISTICS, "stats")
+        uses_mfcc = bool({"mfcc", "delta", "delta2"} & set(features))
+        if uses_mfcc and self.n_mfcc > self.n_mels:
+            raise ValueError(
+                f"n_mfcc={self.n_mfcc} cannot exceed n_mels={self.n_mels}: the "
+                "MFCCs are the DCT of the n_mels log-mel energies."
+            )
+        n_fft = round(self.frame_length * self.sr)
+        hop_length = round(self.frame_step * self.sr)
+        if n_fft < 2:
+            raise ValueError(
+                f"frame_length={self.frame_length} s at sr={self.sr} Hz is "
+                f"{n_fft} sample(s); a frame needs at least 2."
+            )
+        if hop_length < 1:
+            raise ValueError(
+                f"frame_step={self.frame_step} s at sr={self.sr} Hz rounds to 0 "
+                "samples; it must be at least one sample."
+            )
+        self.n_fft_ = n_fft
+        self.hop_length_ = hop_length
+        self._features = features
+        self._stats = stats
+        self.n_features_out_ = len(self._feature_names())
+        return self
+
+    def transform(self, X):
+        """Compute the pooled features of each clip.
+
+        Parameters
+        ----------
+        X : sequence of audio cells
+            A list, pandas Series, 1-D object array or one-column DataFrame of
+            cells (see the class docstring).
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, n_features_out_), dtype float32
+            One row per clip; a row of NaN for a cell that could not be
+            loaded when ``on_error="warn"``.
+        """
+        check_is_fitted(self)
+        cells = as_cells(X, estimator_name=type(self).__name__)
+        n_threads = effective_n_jobs(self.n_jobs)
+        window = librosa.filters.get_window("hann", self.n_fft_, fftbins=True)
+        mel_basis = librosa.filters.mel(
+            sr=self.sr, n_fft=self.n_fft_, n_mels=self.n_mels
+        )
+        order = self._column_order()
+        output = np.full((len(cells), len(order)), np.nan, dtype=np.float32)
+
+        def load(index):
+            try:
+                return load_audio_cell(
+                    cells[index], index, self.sr, self.input_sr
+                ), None
+            except (ValueError, TypeError, FileNotFoundError) as exc:
+                return None, exc
+
+        pool = ThreadPoolExecutor(n_threads) if n_threads > 1 else None
+        progress = tqdm(
+            total=len(cells), disable=not self.verbose, desc=type(self).__name__
+        )
+        # n_jobs also caps BLAS threads (the mel product): more threads than
+        # asked for only contend with the FFTs and with other processes.
+        limits = threadpool_limits(limits=n_threads, user_api="blas")
+        try:
+            for start in range(0, len(cells), _LOAD_BATCH):
+                indices = range(start, min(start + _LOAD_BATCH, len(cells)))
+                loaded = list((pool.map if pool else map)(load, indices))
+                rows, clips = [], []
+                for index, (waveform, error) in zip(indices, loaded):
+                    if error is None:
+                        rows.append(index)
+                        clips.append(waveform)
+                    elif self.on_error == "raise":
+                        raise error
+                    else:  # warn in the main thread, in sample order
+                        warnings.warn(str(error), CellLoadWarning, stacklevel=2)
+                for batch in self._frame_batches(clips):
+                    output[[rows[i] for i in batch]] = self._pooled_features(
+                        [clips[i] for i in batch], window, mel_basis, n_threads
+                    )[:, order]
+                progress.update(len(indices))
+        finally:
+            limits.restore_original_limits()
+            progress.close()
+            if pool is not None:
+                pool.shutdown()
+        return output
+
+    def _frame_batches(self, clips):
+        """Split clips into consecutive batches of at most ``_FRAME_BATCH`` frames.
+
+        A clip longer than the budget forms a batch of its own.
+        """
+        lengths = [clip.shape[0] for clip in clips]
+        n_frames = count_frames(lengths, self.n_fft_, self.hop_length_)
+        batch, total = [], 0
+        for i, count in enumerate(n_frames):
+            if batch and total + count > _FRAME_BATCH:
+                yield batch
+                batch, total = [], 0
+            batch.append(i)
+            total += count
+        if batch:
+            yield batch
+
+    def _pooled_features(self, clips, window, mel_basis, n_threads):
+        """Pooled statistics of a batch: (n_clips, n_stats * n_frame_columns)."""
+        blocks, n_frames = frame_features(
+            clips,
+            sr=self.sr,
+            n_fft=self.n_fft_,
+            hop_length=self.hop_length_,
+            window=window,
+            mel_basis=mel_basis,
+            n_mfcc=self.n_mfcc,
+            families=frame_families(self._features),
+            workers=n_threads,
+        )
+        values = np.hstack([blocks[family] for family in self._features])
+        pooled = pool_segments(values, n_frames, self._stats)
+        return np.hstack([pooled[stat] for stat in self._stats])
+
+    def _family_columns(self):
+        """Frame-level column names of each requested family, in order."""
+        names = {
+            "mfcc": [f"mfcc{i}" for i in range(self.n_mfcc)],
+            "delta": [f"delta_mfcc{i}" for i in range(self.n_mfcc)],
+            "delta2": [f"delta2_mfcc{i}" for i in range(self.n_mfcc)],
+            "spectral": list(SPECTRAL_FEATURES),
+            "logmel": [f"logmel{i}" for i in range(self.n_mels)],
+        }
+        return [(family, names[family]) for family in self._features]
+
+    def _column_order(self):
+        """Map the pooled layout (stat, frame column) to family, stat, column."""
+        families = self._family_columns()
+        width = sum(len(columns) for _, columns in families)
+        order, first = [], 0
+        for _, columns in families:
+            for s in range(len(self._stats)):
+                order.extend(s * width + first + np.arange(len(columns)))
+            first += len(columns)
+        return np.asarray(order, dtype=np.intp)
+
+    def _feature_names(self):
+        return [
+            f"{column}_{stat}"
+            for _, columns in self._family_columns()
+            for stat in self._stats
+            for column in columns
+        ]
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output features.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored (an audio column has no input feature names).
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``"{feature}_{stat}"``, e.g. ``mfcc3_mean``, ``delta_mfcc3_std``,
+            ``spectral_centroid_mean``, ``logmel7_max``; MFCCs and mel bands
+            are numbered from 0.
+        """
+        check_is_fitted(self)
+        return np.asarray(self._feature_names(), dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Input is a 1-D column of cells (paths are strings), not a 2-D array.
+        tags.input_tags.two_d_array = False
+        tags.input_tags.one_d_array = True
+        tags.input_tags.string = True
+        return tags
