@@ -401,7 +401,8 @@ def test_missing_text_cell_at_predict_time():
     X, y = multimodal_frame()
     clf = multimodal_clf().fit(X, y)
     X_new = X.iloc[:4].copy()
-    X_new.loc[X_new.index[[1, 3]], "text"] = [None, np.nan]
+    X_new.index = ["w", "x", "y", "z"]  # rows are taken by position, not label
+    X_new.loc[["x", "z"], "text"] = [None, np.nan]
     body = clf.named_estimators_.body
     assert_allclose(
         clf.predict_proba(X_new)[[1, 3]],
@@ -421,6 +422,9 @@ def test_row_with_every_modality_missing_raises(method):
     X_new[[4, 11], 1] = np.nan
     X_new[[4, 11], 3] = np.nan
     with pytest.raises(ValueError, match=r"samples \[4, 11\] \(row positions\)"):
+        clf.predict(X_new)
+    X_new[:, :] = np.nan
+    with pytest.raises(ValueError, match=r"samples \[0, 1, .*, 9, ...\] \(15 in all\)"):
         clf.predict(X_new)
 
 
