@@ -248,6 +248,26 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
             self._fit_keras(input_size)
         return self
 
+    def fit_transform(self, X, y=None):
+        """Fit to the cells, then extract their features (reading ``X`` once).
+
+        Parameters
+        ----------
+        X : sequence of image cells
+            As for :meth:`fit`; a generator works too (it is read once).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, n_features_out_), dtype float32
+            As :meth:`transform` returns.
+        """
+        cells = as_cells(X, estimator_name=type(self).__name__)
+        # _extract, not transform: the set_output wrapper of this method must
+        # see the caller's X (its DataFrame index), not an already-wrapped output
+        return self.fit(cells)._extract(cells)
+
     def _fit_pixels(self, cells, input_size):
         if self.weights not in ("imagenet", None):
             raise ValueError(_weights_not_used_message(self.weights, "'pixels'"))
@@ -442,6 +462,8 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
 
             predict = self._predict_fn = make_predict_function(self.model_)
         features = np.asarray(predict(batch), dtype=np.float32)
+        if features.size == 0:  # e.g. a valid convolution larger than the map
+            raise ValueError(f"the network gives an empty output {features.shape}")
         if features.ndim > 2:
             spatial = tuple(range(1, features.ndim - 1))
             if self.pooling == "avg":
@@ -498,7 +520,7 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
             if _is_keras_model(value):
                 from sklearn_mbm._keras import model_to_bytes
 
-                if key == "model_" and value is state.get("backbone"):
+                if key == "model_" and value is self.backbone:
                     models[key] = "backbone"  # one copy serves both
                 else:
                     models[key] = model_to_bytes(value)
