@@ -340,10 +340,14 @@ def _decode_pil_image(image, index, cell, size, mode):
                 # expand the palette (and its transparency) before dropping alpha
                 image = image.convert("RGBA")
             target = mode or ("L" if native_grey else "RGB")
-            if image.mode != target:
+            # Grey to RGB: resize the one channel first, a third of the work.
+            resize_first = image.mode == "L" and target == "RGB"
+            if image.mode != target and not resize_first:
                 image = image.convert(target)
             if size is not None and image.size != (size[1], size[0]):
                 image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+            if image.mode != target:
+                image = image.convert(target)
             data = np.asarray(image, dtype=np.float32)
     except MemoryError:
         raise
