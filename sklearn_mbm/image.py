@@ -719,6 +719,13 @@ def _weights_download_error(name, message):
 
 
 def _load_saved_model(keras, path):
+    if os.path.isdir(path):
+        raise ValueError(
+            f"backbone {path!r} is a folder; Keras 3 loads models saved as one "
+            ".keras file (model.save('model.keras')). Load a TensorFlow "
+            "SavedModel folder yourself (keras.layers.TFSMLayer) and pass the "
+            "keras.Model."
+        )
     if not os.path.isfile(path):
         raise FileNotFoundError(
             f"backbone {path!r}: saved Keras model file not found (a str "

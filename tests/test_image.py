@@ -564,6 +564,8 @@ def test_bad_backbone_names_and_paths(digits, tmp_path):
         ImageFeatureExtractor("mobilenet_v9").fit(digits)
     with pytest.raises(FileNotFoundError, match="saved Keras model file not found"):
         ImageFeatureExtractor(str(tmp_path / "model.keras")).fit(digits)
+    with pytest.raises(ValueError, match="is a folder; Keras 3 loads"):
+        ImageFeatureExtractor(tmp_path).fit(digits)
     not_a_model = tmp_path / "notes.keras"
     not_a_model.write_text("hello")
     with pytest.raises(ValueError, match="cannot load a Keras model from this file"):

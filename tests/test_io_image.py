@@ -341,6 +341,7 @@ def test_random_bytes_raise_documented_errors(data, size, mode):
     _check_result(data, size, mode)
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning:PIL.TiffImagePlugin")
 @settings(max_examples=40, deadline=None)
 @given(
     cut=st.integers(0, 400),
