@@ -394,7 +394,7 @@ def _plot_ternary(ax, names, weights, scores, label, cmap, annotate):
         edgecolors="C3",
         linewidths=2,
         zorder=5,
-        label=f"best: {_format_weights(names, shares[b])} ({scores[b]:.3f})",
+        label=f"best shares: {_format_weights(names, shares[b])} ({scores[b]:.3f})",
     )
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.02), frameon=False)
     ax.set_xlim(-0.2, 1.2)

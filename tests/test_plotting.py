@@ -121,7 +121,7 @@ def test_ternary_for_three_modalities(tmp_path):
     for name in names:
         assert name in texts
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend == ["best: image=0.67, audio=0.33, text=0 (0.900)"]
+    assert legend == ["best shares: image=0.67, audio=0.33, text=0 (0.900)"]
     star = scatters[1].get_offsets()[0]
     np.testing.assert_allclose(star, [1 / 3 + 0.0, 0.0], atol=1e-12)
     assert _colorbar_label(ax) == "mean CV score"
