@@ -165,8 +165,9 @@ def load_image_cell(cell, index, *, size=None, mode="RGB"):
 
         16-bit images (Pillow modes ``"I;16"`` and ``"I"``) are scaled from
         [0, 65535] to [0, 255]; float images (mode ``"F"``) follow the float
-        rule. An alpha channel is dropped (as ``keras.utils.load_img``
-        does), palette images are expanded.
+        rule. An alpha channel is dropped and EXIF orientation is not
+        applied (both as ``keras.utils.load_img``); palette images are
+        expanded.
     index : int
         Position of the sample, for error messages.
     size : int, (int, int) or None, default=None
@@ -273,8 +274,11 @@ def _read_image_file(cell, index, size, mode):
     try:
         file = open(path, "rb")
     except FileNotFoundError as exc:
+        hint = ""
+        if path.lower().startswith(("http://", "https://", "ftp://")):
+            hint = " URLs are not downloaded: fetch the file first."
         raise FileNotFoundError(
-            cell_error_message(index, cell, "image file not found.")
+            cell_error_message(index, cell, f"image file not found.{hint}")
         ) from exc
     except IsADirectoryError as exc:
         raise ValueError(

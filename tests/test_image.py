@@ -555,6 +555,9 @@ def test_bad_keras_backbones(digits, keras, tmp_path):
         ImageFeatureExtractor(any_size, input_size=2).fit(digits)
     with pytest.raises(ValueError, match="weights file only applies"):
         ImageFeatureExtractor(tiny_cnn(keras), weights=__file__).fit(digits)
+    # keras.applications' own size check comes through unchanged
+    with pytest.raises(ValueError, match="at least 32x32"):
+        ImageFeatureExtractor(weights=None, input_size=28).fit(digits)
 
 
 def test_bad_backbone_names_and_paths(digits, tmp_path):

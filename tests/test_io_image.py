@@ -203,6 +203,11 @@ def test_missing_file(tmp_path):
         load_image_cell(path, 3)
 
 
+def test_url_is_not_downloaded():
+    with pytest.raises(FileNotFoundError, match="sample 0 .*URLs are not downloaded"):
+        load_image_cell("https://example.com/cat.png", 0)
+
+
 def test_directory(tmp_path):
     with pytest.raises(ValueError, match="sample 1 .*is a directory"):
         load_image_cell(str(tmp_path), 1)
