@@ -439,7 +439,7 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
                         warnings.warn(
                             f"{error} Its row of features is NaN.",
                             CellLoadWarning,
-                            stacklevel=3,
+                            stacklevel=4,  # the caller of transform
                         )
                 progress.update(stop - start)
         except BaseException:
