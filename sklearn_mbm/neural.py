@@ -186,6 +186,13 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
         implemented yet: True raises NotImplementedError in ``fit``. Image
         extractors are used frozen.
 
+    run_eagerly : bool, default=False
+        Train with Keras's eager execution instead of a compiled
+        ``tf.function``. Each step is slower, but the roughly one second of
+        graph tracing per fit is skipped: worth it only for tiny data sets
+        and few epochs (tests, smoke runs). Prediction always runs eagerly
+        in batches.
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -273,6 +280,7 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
         "rnn_embedding_dim": [Interval(Integral, 1, None, closed="left")],
         "rnn_units": [Interval(Integral, 1, None, closed="left")],
         "fine_tune": ["boolean"],
+        "run_eagerly": ["boolean"],
     }
 
     def __init__(
@@ -300,6 +308,7 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
         rnn_embedding_dim=32,
         rnn_units=32,
         fine_tune=False,
+        run_eagerly=False,
     ):
         self.transformers = transformers
         self.fusion = fusion
@@ -323,6 +332,7 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
         self.rnn_embedding_dim = rnn_embedding_dim
         self.rnn_units = rnn_units
         self.fine_tune = fine_tune
+        self.run_eagerly = run_eagerly
 
     # -- parameters of nested transformers (``audio__n_mfcc`` etc.) ---------
 
@@ -630,6 +640,7 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
         keras = _keras.import_keras()
         model = self._build_model(inputs, train)
         model.compile(
+            run_eagerly=self.run_eagerly,
             optimizer=keras.optimizers.Adam(learning_rate=self.learning_rate),
             loss="sparse_categorical_crossentropy",
             weighted_metrics=["accuracy"],
@@ -656,6 +667,7 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
             validation_data=val_data,
             epochs=self.epochs,
             callbacks=callbacks,
+            shuffle=False,  # the dataset reshuffles each epoch (seeded)
             verbose=self.verbose,
         )
         self.model_ = model
@@ -721,7 +733,8 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
         y_pred : ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)  # checks is-fitted before classes_
+        return self.classes_[np.argmax(proba, axis=1)]
 
     # -- fusion weights ------------------------------------------------------------
 

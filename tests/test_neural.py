@@ -1,0 +1,547 @@
+"""Tests for sklearn_mbm.neural: NeuralFusionClassifier.
+
+Models are tiny (a few units, 1-5 epochs) and most fits run eagerly
+(``run_eagerly=True`` skips about a second of graph tracing per fit); the
+tests that are about training behaviour use the default compiled path.
+"""
+
+import gc
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import (
+    check_estimators_unfitted,
+    check_get_params_invariance,
+    check_no_attributes_set_in_init,
+    check_set_params,
+    parametrize_with_checks,
+)
+
+from sklearn_mbm import NeuralFusionClassifier
+from sklearn_mbm._keras import import_keras
+from sklearn_mbm.neural import _seed_from
+from sklearn_mbm.text import TextFeatureExtractor
+
+REPO = Path(__file__).resolve().parents[1]
+
+# --------------------------------------------------------------------------
+# data and helpers
+# --------------------------------------------------------------------------
+
+WORDS = {
+    "cat": ["meow purr whiskers", "purr meow", "whiskers meow purr"],
+    "dog": ["woof bark fetch", "bark woof", "fetch bark woof"],
+    "fish": ["swim fins bubble", "bubble swim", "fins swim bubble"],
+}
+
+
+def signal_noise(n=90, seed=0, n_classes=3):
+    """Block ``signal`` (2 columns) predicts y; block ``noise`` (2) does not."""
+    rng = np.random.RandomState(seed)
+    y = np.arange(n) % n_classes
+    signal = y[:, None] * 2.0 + rng.normal(0, 0.4, (n, 2))
+    noise = rng.normal(0, 1.0, (n, 2))
+    return np.hstack([signal, noise]), y
+
+
+SIGNAL_NOISE = [("signal", "passthrough", [0, 1]), ("noise", "passthrough", [2, 3])]
+
+
+def tiny(transformers=SIGNAL_NOISE, **params):
+    """A fast configuration; override anything with ``params``."""
+    defaults = {
+        "hidden_units": (8,),
+        "projection_units": 8,
+        "epochs": 3,
+        "batch_size": 16,
+        "learning_rate": 0.05,
+        "early_stopping": False,
+        "random_state": 0,
+        "run_eagerly": True,
+        "dropout": 0.0,
+    }
+    return NeuralFusionClassifier(transformers, **{**defaults, **params})
+
+
+def text_frame(n=60, seed=0):
+    """A DataFrame with a text column, a numeric block and string labels."""
+    rng = np.random.RandomState(seed)
+    labels = np.array(list(WORDS))[np.arange(n) % 3]
+    texts = [WORDS[label][rng.randint(3)] for label in labels]
+    frame = pd.DataFrame(
+        {
+            "text": texts,
+            "x0": rng.normal(size=n),
+            "x1": rng.normal(size=n),
+        }
+    )
+    return frame, labels
+
+
+def live_keras_models():
+    keras = import_keras()
+    gc.collect()
+    return sum(isinstance(obj, keras.Model) for obj in gc.get_objects())
+
+
+# --------------------------------------------------------------------------
+# import and parameters
+# --------------------------------------------------------------------------
+
+
+def test_import_does_not_load_tensorflow():
+    code = (
+        "import sys; import sklearn_mbm.neural, sklearn_mbm._neural_model; "
+        "from sklearn_mbm import NeuralFusionClassifier as N; "
+        "N([('a', 'passthrough', [0])]).get_params(); "
+        "print([m for m in ('tensorflow', 'keras') if m in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def test_data_free_checks():
+    est = tiny()
+    check_no_attributes_set_in_init("NeuralFusionClassifier", est)
+    check_get_params_invariance("NeuralFusionClassifier", est)
+    check_set_params("NeuralFusionClassifier", est)
+    check_estimators_unfitted("NeuralFusionClassifier", est)
+    with pytest.raises(NotFittedError):
+        est.predict_fusion_weights(np.zeros((2, 4)))
+
+
+def test_nested_params_and_clone():
+    est = NeuralFusionClassifier(
+        [("a", StandardScaler(), [0, 1]), ("t", "rnn", 2)], hidden_units=(4,)
+    )
+    params = est.get_params()
+    assert params["a__with_mean"] is True
+    assert params["t"] == "rnn"
+    est.set_params(a__with_mean=False, fusion="attention")
+    assert est.transformers[0][1].with_mean is False
+    assert est.fusion == "attention"
+    cloned = clone(est)
+    assert cloned.transformers[0][1] is not est.transformers[0][1]
+    assert cloned.get_params()["a__with_mean"] is False
+    assert cloned.transformers[1] == ("t", "rnn", 2)
+
+
+# --------------------------------------------------------------------------
+# fusion behaviour
+# --------------------------------------------------------------------------
+
+
+def test_learned_weights_favour_the_informative_block():
+    X, y = signal_noise(n=120)
+    clf = tiny(epochs=5, run_eagerly=False).fit(X, y)
+    weights = clf.fusion_weights_
+    assert set(weights) == {"signal", "noise"}
+    assert sum(weights.values()) == pytest.approx(1.0)
+    assert weights["signal"] > weights["noise"]
+    assert clf.score(X, y) > 0.9
+    # the dict is the softmax of the trained layer's logits
+    logits = np.asarray(clf.model_.get_layer("fusion").logits)
+    softmax = np.exp(logits) / np.exp(logits).sum()
+    assert_allclose([weights["signal"], weights["noise"]], softmax, rtol=1e-6)
+    # without missing cells every sample gets the global weights
+    per_sample = clf.predict_fusion_weights(X[:5])
+    assert_allclose(per_sample, np.tile(softmax, (5, 1)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("fusion", ["learned", "concat", "attention"])
+def test_fusion_methods_predict(fusion):
+    X, y = signal_noise(n=60)
+    labels = np.array(["a", "b", "c"])[y]
+    clf = tiny(fusion=fusion).fit(X, labels)
+    assert_array_equal(clf.classes_, ["a", "b", "c"])
+    proba = clf.predict_proba(X)
+    assert proba.shape == (60, 3)
+    assert proba.dtype == np.float64
+    assert_allclose(proba.sum(axis=1), 1.0)
+    pred = clf.predict(X)
+    assert_array_equal(pred, clf.classes_[proba.argmax(axis=1)])
+    assert clf.score(X, labels) > 0.6
+    if fusion == "concat":
+        assert clf.fusion_weights_ is None
+        assert not hasattr(clf, "predict_fusion_weights")
+    else:
+        per_sample = clf.predict_fusion_weights(X)
+        assert per_sample.shape == (60, 2)
+        assert_allclose(per_sample.sum(axis=1), 1.0, rtol=1e-5)
+        assert_allclose(
+            list(clf.fusion_weights_.values()), per_sample.mean(axis=0), rtol=1e-5
+        )
+    if fusion == "attention":
+        # the gate depends on the sample
+        assert per_sample[:, 0].std() > 0
+
+
+@pytest.mark.parametrize("fusion", ["learned", "concat", "attention"])
+def test_missing_modality_is_masked_out(fusion):
+    X, y = signal_noise(n=60)
+    X[::7, 2:] = np.nan  # noise block missing in some rows
+    clf = tiny(fusion=fusion).fit(X, y)
+    missing = np.isnan(X[:, 2])
+    proba = clf.predict_proba(X)
+    assert np.isfinite(proba).all()
+    # The model ignores whatever sits in a masked modality's input.
+    model = clf.model_
+    rng = np.random.RandomState(1)
+    n = 5
+    inputs = {
+        "modality_0": rng.normal(size=(n, 2)).astype("float32"),
+        "modality_1": np.zeros((n, 2), "float32"),
+        "present__mask": np.array([[1, 0]] * n, "float32"),
+    }
+    base = np.asarray(model(inputs, training=False))
+    inputs["modality_1"] = rng.normal(0, 10, size=(n, 2)).astype("float32")
+    assert_allclose(np.asarray(model(inputs, training=False)), base, rtol=1e-6)
+    if fusion != "concat":
+        weights = clf.predict_fusion_weights(X)
+        assert_allclose(weights[missing], [[1.0, 0.0]] * missing.sum(), atol=1e-7)
+        assert (weights[~missing, 1] > 0).all()
+
+
+def test_every_modality_missing_in_a_row_gives_finite_output():
+    X, y = signal_noise(n=40)
+    clf = tiny().fit(X, y)
+    X_test = X[:3].copy()
+    X_test[0, :] = np.nan
+    proba = clf.predict_proba(X_test)
+    assert np.isfinite(proba).all()
+    assert_allclose(clf.predict_fusion_weights(X_test)[0], [0.0, 0.0])
+
+
+def test_missing_raise():
+    X, y = signal_noise(n=30)
+    X[4, 2] = np.nan
+    with pytest.raises(ValueError, match=r"Row 4 .*modality 'noise'"):
+        tiny(missing="raise").fit(X, y)
+
+
+# --------------------------------------------------------------------------
+# text: frozen extractor and trainable rnn branch
+# --------------------------------------------------------------------------
+
+
+def test_frozen_text_extractor_on_a_frame():
+    frame, labels = text_frame()
+    clf = tiny(
+        [
+            ("text", TextFeatureExtractor(), "text"),
+            ("num", "passthrough", ["x0", "x1"]),
+        ],
+        epochs=4,
+    ).fit(frame, labels)
+    assert clf.n_features_in_ == 3
+    assert_array_equal(clf.feature_names_in_, ["text", "x0", "x1"])
+    assert clf.transformers_[0][1] is not clf.transformers[0][1]
+    assert hasattr(clf.transformers_[0][1], "vocabulary_") or hasattr(
+        clf.transformers_[0][1], "vectorizer_"
+    )
+    assert clf.score(frame, labels) > 0.9
+    assert clf.fusion_weights_["text"] > clf.fusion_weights_["num"]
+
+
+def test_rnn_text_branch():
+    frame, labels = text_frame(n=60)
+    frame.loc[3, "text"] = None  # a missing text is masked out
+    clf = tiny(
+        [("text", "rnn", "text"), ("num", "passthrough", ["x0", "x1"])],
+        epochs=5,
+        rnn_max_tokens=50,
+        rnn_sequence_length=4,
+        rnn_embedding_dim=16,
+        rnn_units=8,
+    ).fit(frame, labels)
+    assert clf.transformers_[0] == ("text", "rnn", "text")
+    vocabulary = clf.model_.get_layer("modality_0_vectorize").get_vocabulary()
+    assert {"meow", "woof", "bubble"} <= set(vocabulary)
+    assert clf.score(frame, labels) > 0.9
+    weights = clf.predict_fusion_weights(frame.iloc[:5])
+    assert_allclose(weights[3], [0.0, 1.0])
+    # the informative trainable branch wins the learned weights
+    assert clf.fusion_weights_["text"] > clf.fusion_weights_["num"]
+
+
+def test_rnn_errors():
+    frame, labels = text_frame(n=12)
+    with pytest.raises(ValueError, match="single column of str"):
+        tiny([("text", "rnn", ["text", "x0"])]).fit(frame, labels)
+    bad = frame.copy()
+    bad["text"] = bad["text"].astype(object)
+    bad.loc[5, "text"] = 3.5 + 0j  # not a str and not missing
+    with pytest.raises(TypeError, match=r"'text'.*sample 5.*needs a str"):
+        tiny([("text", "rnn", "text")]).fit(bad, labels)
+    missing = frame.copy()
+    missing.loc[2, "text"] = None
+    with pytest.raises(ValueError, match=r"Row 2 .*modality 'text'"):
+        tiny([("text", "rnn", "text")], missing="raise").fit(missing, labels)
+
+
+def test_real_sample_pixels_and_rnn():
+    """The bundled AV-digits sample: image pixels (frozen) + transcript (rnn)."""
+    from sklearn_mbm import ImageFeatureExtractor, load_av_digits
+
+    frame = load_av_digits().frame
+    rows = frame[frame["digit"].isin([0, 1, 2])].groupby("digit").head(20)
+    clf = tiny(
+        [
+            ("image", ImageFeatureExtractor("pixels", input_size=(8, 8)), "image"),
+            ("text", "rnn", "text"),
+        ],
+        epochs=5,
+        rnn_max_tokens=200,
+        rnn_sequence_length=6,
+        rnn_units=8,
+    ).fit(rows, rows["digit"])
+    assert clf.score(rows, rows["digit"]) > 0.8
+    assert set(clf.fusion_weights_) == {"image", "text"}
+    assert_array_equal(clf.classes_, [0, 1, 2])
+
+
+# --------------------------------------------------------------------------
+# training options
+# --------------------------------------------------------------------------
+
+
+def test_reproducible_with_random_state():
+    X, y = signal_noise(n=60)
+    first = tiny(run_eagerly=False, dropout=0.2, early_stopping=True).fit(X, y)
+    second = clone(first).fit(X, y)
+    assert first.history_ == second.history_
+    assert_array_equal(first.predict_proba(X), second.predict_proba(X))
+    # refitting the same object gives the same model again
+    again = first.predict_proba(X)
+    first.fit(X, y)
+    assert_array_equal(first.predict_proba(X), again)
+    other = clone(first).set_params(random_state=1).fit(X, y)
+    assert not np.array_equal(other.predict_proba(X), again)
+
+
+def test_early_stopping_and_history():
+    X, y = signal_noise(n=60)
+    plain = tiny(epochs=3).fit(X, y)
+    assert set(plain.history_) == {"loss", "accuracy"}
+    assert plain.n_iter_ == 3
+    assert all(len(v) == 3 for v in plain.history_.values())
+    stopped = tiny(
+        epochs=30,
+        early_stopping=True,
+        validation_fraction=0.25,
+        patience=1,
+        learning_rate=0.5,
+    ).fit(X, y)
+    assert {"loss", "val_loss", "accuracy", "val_accuracy"} <= set(stopped.history_)
+    assert stopped.n_iter_ < 30
+    assert stopped.n_iter_ == len(stopped.history_["val_loss"])
+    # no validation split: early stopping watches the training loss
+    on_loss = tiny(epochs=3, early_stopping=True, validation_fraction=0.0).fit(X, y)
+    assert "val_loss" not in on_loss.history_
+
+
+def test_early_stopping_restores_best_weights():
+    X, y = signal_noise(n=60)
+    clf = tiny(
+        epochs=6,
+        early_stopping=True,
+        validation_fraction=0.25,
+        patience=6,
+        learning_rate=0.5,
+    ).fit(X, y)
+    # patience covers every epoch, so training runs them all, then restores
+    # the weights of the epoch with the lowest val_loss
+    assert clf.n_iter_ == 6
+    _, val = clf._split(len(y), y, _seed_from(0))  # the split fit made
+    assert len(val) == 15
+    proba = clf.predict_proba(X[val])
+    loss = -np.mean(np.log(proba[np.arange(len(val)), y[val]]))
+    assert loss == pytest.approx(min(clf.history_["val_loss"]), rel=1e-4)
+    # the best epoch is not the last one here, so the loss above shows that
+    # weights were restored rather than kept from the last epoch
+    assert np.argmin(clf.history_["val_loss"]) < 5
+
+
+def test_class_weight_equals_sample_weight():
+    X, y = signal_noise(n=60, n_classes=2)
+    by_class = tiny(class_weight={0: 3.0, 1: 1.0}).fit(X, y)
+    by_sample = tiny().fit(X, y, sample_weight=np.where(y == 0, 3.0, 1.0))
+    assert_allclose(by_class.predict_proba(X), by_sample.predict_proba(X), rtol=1e-6)
+    balanced = tiny(class_weight="balanced").fit(X[:45], y[:45])
+    assert balanced.predict_proba(X).shape == (60, 2)
+    with pytest.raises(ValueError, match=r"class_weight has labels \[7\]"):
+        tiny(class_weight={7: 1.0}).fit(X, y)
+
+
+def test_class_weight_shifts_predictions():
+    X, y = signal_noise(n=60, n_classes=2)
+    X[:, :2] = np.random.RandomState(3).normal(size=(60, 2))  # no signal left
+    favour_1 = tiny(class_weight={0: 1.0, 1: 20.0}, epochs=5).fit(X, y)
+    assert (favour_1.predict(X) == 1).mean() > 0.9
+
+
+# --------------------------------------------------------------------------
+# persistence, cloning, search, state
+# --------------------------------------------------------------------------
+
+
+def test_pickle_round_trip_in_process():
+    X, y = signal_noise(n=40)
+    clf = tiny(fusion="attention").fit(X, y)
+    restored = pickle.loads(pickle.dumps(clf))
+    assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    assert restored.fusion_weights_ == clf.fusion_weights_
+    assert restored.model_ is not clf.model_
+    assert_allclose(restored.predict_fusion_weights(X), clf.predict_fusion_weights(X))
+    # pickling does not touch the live model
+    assert "model_" in vars(clf) and not isinstance(clf.model_, bytes)
+
+
+def test_joblib_round_trip_in_a_fresh_process(tmp_path):
+    frame, labels = text_frame(n=30)
+    clf = tiny(
+        [("text", "rnn", "text"), ("num", "passthrough", ["x0", "x1"])],
+        fusion="learned",
+        epochs=2,
+        rnn_max_tokens=50,
+        rnn_sequence_length=4,
+        rnn_units=4,
+    ).fit(frame, labels)
+    model_path = tmp_path / "clf.joblib"
+    data_path = tmp_path / "frame.pkl"
+    out_path = tmp_path / "proba.npy"
+    joblib.dump(clf, model_path)
+    frame.to_pickle(data_path)
+    code = (
+        "import sys, joblib, numpy as np, pandas as pd; "
+        f"clf = joblib.load({str(model_path)!r}); "
+        f"frame = pd.read_pickle({str(data_path)!r}); "
+        f"np.save({str(out_path)!r}, clf.predict_proba(frame)); "
+        "print(type(clf.model_).__name__)"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code], check=True, cwd=REPO, capture_output=True
+    )
+    assert_array_equal(np.load(out_path), clf.predict_proba(frame))
+
+
+def test_grid_search():
+    X, y = signal_noise(n=48)
+    search = GridSearchCV(
+        tiny(epochs=1),
+        {
+            "hidden_units": [(), (4,)],
+            "fusion": ["learned", "concat"],
+            "learning_rate": [0.05],
+        },
+        cv=2,
+    ).fit(X, y)
+    assert len(search.cv_results_["params"]) == 4
+    assert search.best_estimator_.predict(X).shape == (48,)
+
+
+def test_no_state_leaks_across_fits():
+    X, y = signal_noise(n=50)
+    clf = tiny(epochs=1)
+    clf.fit(X, y)
+    names = [layer.name for layer in clf.model_.layers]
+    n_weights = len(clf.model_.weights)
+    baseline = live_keras_models()
+    cross_validate(clf, X, y, cv=StratifiedKFold(5))
+    clf.fit(X, y)
+    assert [layer.name for layer in clf.model_.layers] == names
+    assert len(clf.model_.weights) == n_weights
+    # old models are garbage: only this estimator's model stays alive
+    assert live_keras_models() <= baseline
+
+
+# --------------------------------------------------------------------------
+# errors
+# --------------------------------------------------------------------------
+
+
+def test_errors():
+    X, y = signal_noise(n=20)
+    with pytest.raises(ValueError, match="hidden_units must be"):
+        tiny(hidden_units=(4, 0)).fit(X, y)
+    with pytest.raises(NotImplementedError, match="fine_tune=True"):
+        tiny(fine_tune=True).fit(X, y)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        tiny().fit(X, np.zeros(20))
+    with pytest.raises(ValueError, match="clash with parameters"):
+        tiny([("fusion", "passthrough", [0])]).fit(X, y)
+    with pytest.raises(ValueError, match="requires y"):
+        tiny().fit(X, None)
+    with pytest.raises(ValueError, match="Expected a 2-D input"):
+        tiny().fit(X[:, 0], y)
+    with pytest.raises(ValueError, match="transformers is empty"):
+        tiny([]).fit(X, y)
+    fitted = tiny(epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match="X has 3 features"):
+        fitted.predict(X[:, :3])
+
+
+# --------------------------------------------------------------------------
+# scikit-learn's estimator checks on numeric configurations
+# --------------------------------------------------------------------------
+
+NUMERIC_CONFIGS = [
+    NeuralFusionClassifier(
+        [("a", "passthrough", [0]), ("b", "passthrough", [1])],
+        hidden_units=(),
+        projection_units=8,
+        epochs=2,
+        early_stopping=False,
+        batch_size=64,
+        learning_rate=0.1,
+        random_state=0,
+        run_eagerly=True,
+    ),
+]
+
+_TWO_COLUMNS = (
+    "Modalities are fixed column indices [0] and [1]; with a single input column "
+    "the routing raises a clear ValueError naming the missing column index, "
+    "which this check does not expect."
+)
+
+
+_MINIBATCH_SGD = (
+    "Training is mini-batch gradient descent from a random init: weighting a "
+    "sample by k is not the same as repeating it k times (repeats change the "
+    "batches, the number of steps per epoch and the shuffling), so the "
+    "probabilities differ beyond the check's 1e-7 tolerance. Integer-free "
+    "weighting is tested instead: class_weight equals the matching "
+    "sample_weight exactly (test_class_weight_equals_sample_weight)."
+)
+
+
+def _expected_failed_checks(estimator):
+    return {
+        "check_fit2d_1feature": _TWO_COLUMNS,
+        "check_sample_weight_equivalence_on_dense_data": _MINIBATCH_SGD,
+    }
+
+
+@parametrize_with_checks(
+    NUMERIC_CONFIGS, expected_failed_checks=_expected_failed_checks
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
