@@ -61,6 +61,11 @@ def build_parser():
         "mnist/t10k-*-idx*-ubyte.gz (downloaded there if missing and online)",
     )
     demo.add_argument(
+        "--no-download",
+        action="store_true",
+        help="with --full: fail if files are missing instead of downloading them",
+    )
+    demo.add_argument(
         "--n-jobs",
         type=int,
         default=None,
@@ -72,6 +77,9 @@ def build_parser():
     )
     # for tests and quick looks: a stratified random subset
     demo.add_argument("--max-samples", type=int, default=None, help=argparse.SUPPRESS)
+    demo.add_argument(
+        "--weight-values", type=float, nargs="+", default=None, help=argparse.SUPPRESS
+    )
     return parser
 
 
@@ -89,6 +97,8 @@ def _demo(parser, args):
 
     if args.data_home is not None and not args.full:
         parser.error("--data-home is used with --full only")
+    if args.no_download and not args.full:
+        parser.error("--no-download is used with --full only")
     if args.max_samples is not None and args.max_samples < 20:
         parser.error("--max-samples must be at least 20")
     if args.no_plot and args.output is not None:
@@ -100,10 +110,12 @@ def _demo(parser, args):
         _demo.run_demo(
             full=args.full,
             data_home=args.data_home,
+            download=not args.no_download,
             output=output,
             n_jobs=args.n_jobs,
             quiet=args.quiet,
             max_samples=args.max_samples,
+            weight_values=args.weight_values,
         )
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)

@@ -58,7 +58,9 @@ class _Progress:
             print(f" done ({elapsed:.1f} s{note})", file=self.stream, flush=True)
 
 
-def load_data(*, full=False, data_home=None, max_samples=None, random_state=0):
+def load_data(
+    *, full=False, data_home=None, download=True, max_samples=None, random_state=0
+):
     """Return ``(X, y, groups, audio_sr, description)`` of the demo data.
 
     ``max_samples`` keeps a random subset stratified by digit and speaker (for
@@ -67,7 +69,7 @@ def load_data(*, full=False, data_home=None, max_samples=None, random_state=0):
     from sklearn_mbm.datasets import fetch_av_digits, load_av_digits
 
     if full:
-        bunch = fetch_av_digits(data_home=data_home)
+        bunch = fetch_av_digits(data_home=data_home, download_if_missing=download)
         where = f"full set ({bunch.data.shape[0]} records)"
     else:
         bunch = load_av_digits()
@@ -208,10 +210,12 @@ def run_demo(
     *,
     full=False,
     data_home=None,
+    download=True,
     output=DEFAULT_OUTPUT,
     n_jobs=None,
     quiet=False,
     max_samples=None,
+    weight_values=None,
     random_state=0,
     stdout=None,
     stderr=None,
@@ -225,6 +229,8 @@ def run_demo(
         600-record sample shipped with the package.
     data_home : str or path-like, default=None
         Folder of the full set (see ``fetch_av_digits``).
+    download : bool, default=True
+        With ``full``, download missing files (else FileNotFoundError).
     output : str or path-like or None, default="av_digits_fusion_weights.png"
         Where to save the plot; None skips it.
     n_jobs : int, default=None
@@ -233,6 +239,9 @@ def run_demo(
         No progress on ``stderr``.
     max_samples : int, default=None
         Use a random subset of this size (stratified by digit and speaker).
+    weight_values : sequence of float, default=None
+        Values of each weight in the grid (``fusion_weight_grid``'s
+        ``values``); None means (0, 0.5, 1).
     random_state : int, default=0
         Seed of the subset.
     stdout, stderr : file-like, default=None
@@ -256,6 +265,7 @@ def run_demo(
     X, y, groups, audio_sr, where = load_data(
         full=full,
         data_home=data_home,
+        download=download,
         max_samples=max_samples,
         random_state=random_state,
     )
@@ -296,7 +306,10 @@ def run_demo(
         )
         progress.end(f"accuracy {rows[-1]['accuracy'][0]:.3f}")
 
-        grid = fusion_weight_grid(list(MODALITIES))
+        grid = fusion_weight_grid(
+            list(MODALITIES),
+            **({} if weight_values is None else {"values": tuple(weight_values)}),
+        )
         progress.begin(
             f"fused, grid search over {len(grid)} weight settings x {n_folds} folds"
         )
@@ -368,8 +381,22 @@ def run_demo(
 
 def check_output(path):
     """Fail before the run, not after it, when the plot cannot be written."""
-    parent = Path(path).resolve().parent
+    path = Path(path).resolve()
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"cannot write the plot to {str(path)!r}: it is a folder; give a file "
+            "name such as plot.png"
+        )
+    parent = path.parent
     while not parent.exists():
         parent = parent.parent
+    if not parent.is_dir():
+        raise NotADirectoryError(
+            f"cannot write the plot to {str(path)!r}: {str(parent)!r} is a file, "
+            "not a folder"
+        )
     if not os.access(parent, os.W_OK):
-        raise PermissionError(f"cannot write the plot to {str(path)!r}: no permission")
+        raise PermissionError(
+            f"cannot write the plot to {str(path)!r}: no permission to write in "
+            f"{str(parent)!r}"
+        )
