@@ -707,3 +707,42 @@ def test_memory_is_bounded_by_batch_size(tmp_path):
     # holding all decoded images would add 448 more images' worth
     assert large < 1.5 * small, (small, large)
     assert large - small < 32 * one_image, (small, large)
+
+
+# --------------------------------------------------------------------------
+# decoding overlaps the network
+# --------------------------------------------------------------------------
+
+
+def test_next_batch_is_decoded_while_the_network_runs(digits, monkeypatch):
+    """While the network holds batch k, worker threads decode batch k + 1."""
+    import threading
+
+    import sklearn_mbm.image as image_module
+
+    est = ImageFeatureExtractor("pixels", batch_size=4, n_jobs=2).fit(digits)
+    next_batch_started = threading.Event()
+    loader_threads = set()
+    real_load = image_module.load_image_cell
+
+    def recording_load(cell, index, **kwargs):
+        loader_threads.add(threading.get_ident())
+        if index >= 4:
+            next_batch_started.set()
+        return real_load(cell, index, **kwargs)
+
+    seen_during_first_batch = []
+    real_features = est._features
+
+    def slow_features(batch):
+        if not seen_during_first_batch:
+            # the network is busy with batch 0: batch 1 must be decoding
+            seen_during_first_batch.append(next_batch_started.wait(timeout=30))
+        return real_features(batch)
+
+    monkeypatch.setattr(image_module, "load_image_cell", recording_load)
+    monkeypatch.setattr(est, "_features", slow_features)
+    Z = est.transform(digits)
+    assert seen_during_first_batch == [True]
+    assert threading.get_ident() not in loader_threads  # decoded off the main thread
+    np.testing.assert_allclose(Z, digits.reshape(len(digits), -1) / 255, rtol=1e-6)
