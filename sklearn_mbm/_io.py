@@ -12,7 +12,6 @@ cells. Each loader raises ``ValueError``, ``TypeError`` or
 import math
 import numbers
 import os
-import warnings
 
 import numpy as np
 
@@ -104,7 +103,9 @@ def as_cells(X, *, estimator_name="extractor"):
                     f"column, got an object array of shape {X.shape}."
                 )
         elif X.ndim == 0:
-            raise ValueError(f"{estimator_name} expects a sequence of cells, got a scalar.")
+            raise ValueError(
+                f"{estimator_name} expects a sequence of cells, got a scalar."
+            )
         else:
             cells = list(X)  # rows of a numeric stack are the cells
     elif isinstance(X, (str, bytes)):
@@ -719,9 +720,7 @@ def _downmix(waveform, index, cell):
 def _check_samples(waveform, index, cell):
     """Refuse empty waveforms and NaN, inf or absurdly large samples."""
     if waveform.size == 0:
-        raise ValueError(
-            cell_error_message(index, cell, "empty waveform (0 samples).")
-        )
+        raise ValueError(cell_error_message(index, cell, "empty waveform (0 samples)."))
     finite = np.isfinite(waveform)
     if not finite.all():
         n_bad = int(waveform.size - np.count_nonzero(finite))

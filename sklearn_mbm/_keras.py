@@ -56,7 +56,9 @@ def model_from_bytes(data, custom_objects=None):
         path = os.path.join(tmp, "model.keras")
         with open(path, "wb") as f:
             f.write(data)
-        return keras.saving.load_model(path, custom_objects=custom_objects, compile=False)
+        return keras.saving.load_model(
+            path, custom_objects=custom_objects, compile=False
+        )
 
 
 def make_predict_function(model):

@@ -105,12 +105,16 @@ def missing_mask(data):
         if data.dtype.kind == "f":
             return np.isnan(data)
         if data.dtype == object:
-            return np.fromiter((is_missing(c) for c in data), dtype=bool, count=len(data))
+            return np.fromiter(
+                (is_missing(c) for c in data), dtype=bool, count=len(data)
+            )
         return np.zeros(len(data), dtype=bool)
     if data.dtype.kind == "f":
         return np.isnan(data).any(axis=1)
     if data.dtype == object:
-        flat = np.fromiter((is_missing(c) for c in data.ravel()), dtype=bool, count=data.size)
+        flat = np.fromiter(
+            (is_missing(c) for c in data.ravel()), dtype=bool, count=data.size
+        )
         return flat.reshape(data.shape).any(axis=1)
     return np.zeros(len(data), dtype=bool)
 

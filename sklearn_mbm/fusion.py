@@ -729,10 +729,13 @@ class FusionTransformer(TransformerMixin, _BaseComposition):
             return np.asarray([f"fused__pc{i}" for i in range(width)], dtype=object)
         names = []
         for block in self._blocks:
-            width = self.output_slices_[block.name].stop - self.output_slices_[
-                block.name
-            ].start
-            names.extend(f"{block.name}__{f}" for f in self._block_features(block, width))
+            width = (
+                self.output_slices_[block.name].stop
+                - self.output_slices_[block.name].start
+            )
+            names.extend(
+                f"{block.name}__{f}" for f in self._block_features(block, width)
+            )
         return np.asarray(names, dtype=object)
 
     def _block_features(self, block, width):
@@ -755,9 +758,7 @@ class FusionTransformer(TransformerMixin, _BaseComposition):
     def _sk_visual_block_(self):
         names, transformers, columns = zip(*self.transformers)
         details = [str(c) for c in columns]
-        return _VisualBlock(
-            "parallel", transformers, names=names, name_details=details
-        )
+        return _VisualBlock("parallel", transformers, names=names, name_details=details)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -800,8 +801,11 @@ def fusion_weight_grid(names, values=(0.0, 0.5, 1.0), simplex=False):
     Examples
     --------
     >>> from sklearn_mbm import fusion_weight_grid
-    >>> fusion_weight_grid(["image", "audio"], values=(0, 1))
-    [{'image': 0.0, 'audio': 1.0}, {'image': 1.0, 'audio': 0.0}, {'image': 1.0, 'audio': 1.0}]
+    >>> for weights in fusion_weight_grid(["image", "audio"], values=(0, 1)):
+    ...     print(weights)
+    {'image': 0.0, 'audio': 1.0}
+    {'image': 1.0, 'audio': 0.0}
+    {'image': 1.0, 'audio': 1.0}
     >>> len(fusion_weight_grid(["image", "audio", "text"]))
     19
     """

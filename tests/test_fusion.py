@@ -153,7 +153,10 @@ def test_block_normalisation_gives_unit_energy_whatever_the_width():
     wide = rng.normal(size=(50, 200))
     X = np.hstack([narrow, wide])
     fusion = FusionTransformer(
-        [("narrow", "passthrough", [0, 1]), ("wide", "passthrough", list(range(2, 202)))],
+        [
+            ("narrow", "passthrough", [0, 1]),
+            ("wide", "passthrough", list(range(2, 202))),
+        ],
         normalize="block",
         weights={"narrow": 1.0, "wide": 0.5},
     )
@@ -347,8 +350,11 @@ def _frame_with_missing():
 def test_missing_raise_names_row_and_column():
     df = _frame_with_missing()
     fusion = FusionTransformer([("c", CountingExtractor(), "cells")])
-    with pytest.raises(ValueError, match=r"Row 2 has a missing value .* 'cells' of "
-                       r"modality 'c' \(2 missing in all\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Row 2 has a missing value .* 'cells' of "
+        r"modality 'c' \(2 missing in all\)",
+    ):
         fusion.fit(df)
 
 
@@ -445,7 +451,9 @@ def test_missing_in_numeric_block():
     X[3, 1] = np.nan
     with pytest.raises(ValueError, match=r"Row 3 has a missing value .* \[0, 1\]"):
         FusionTransformer([("b", "passthrough", [0, 1])]).fit(X)
-    out = FusionTransformer([("b", "passthrough", [0, 1])], missing="zero").fit_transform(X)
+    out = FusionTransformer(
+        [("b", "passthrough", [0, 1])], missing="zero"
+    ).fit_transform(X)
     assert_allclose(out[3], 0.0)
 
 
@@ -478,9 +486,7 @@ def _cached_search(memory, refit):
             ("clf", LogisticRegression()),
         ]
     )
-    grid = [
-        {"left": a, "right": b} for a in (0.0, 0.5, 1.0) for b in (0.25, 0.5, 1.0)
-    ]
+    grid = [{"left": a, "right": b} for a in (0.0, 0.5, 1.0) for b in (0.25, 0.5, 1.0)]
     assert len(grid) == 9
     search = GridSearchCV(
         pipe,
@@ -516,7 +522,9 @@ def test_cache_gives_the_same_scores(tmp_path):
 def test_cache_is_keyed_on_transformer_params(tmp_path):
     df = pd.DataFrame({"v": pd.Series([1.0, 2.0, 3.0, 4.0], dtype=object)})
     memory = joblib.Memory(tmp_path, verbose=0)
-    fusion = FusionTransformer([("v", CountingExtractor("v", width=2), "v")], memory=memory)
+    fusion = FusionTransformer(
+        [("v", CountingExtractor("v", width=2), "v")], memory=memory
+    )
     fusion.fit_transform(df)
     clone(fusion).fit_transform(df)
     assert CALLS["fit", "v"] == 1
