@@ -166,6 +166,44 @@ def build_rnn_branch(keras, text_input, texts, *, index, params):
     )(embedded)
 
 
+def _freeze_batch_norm(keras, layer):
+    """Set ``trainable=False`` on every BatchNormalization inside ``layer``."""
+    if isinstance(layer, keras.layers.BatchNormalization):
+        layer.trainable = False
+    for sub in getattr(layer, "layers", ()):
+        _freeze_batch_norm(keras, sub)
+
+
+def build_image_branch(keras, image_input, backbone, *, index, pooling):
+    """A trainable copy of a Keras image backbone, pooled to a vector.
+
+    The copy keeps the extractor's own backbone untouched. Its
+    batch-normalisation layers are frozen, which in Keras also runs them in
+    inference mode (moving statistics): the usual recipe for fine-tuning on
+    small data. A ``training=False`` call argument would not do: a
+    functional model passes the outer ``training`` flag on to nested
+    models, so batch statistics would be used in ``fit`` and moving ones in
+    ``predict``. Every other weight is trained.
+    """
+    copy = keras.models.clone_model(backbone)
+    copy.set_weights(backbone.get_weights())
+    copy.trainable = True
+    _freeze_batch_norm(keras, copy)
+    copy.name = f"modality_{index}_backbone"
+    features = copy(image_input)
+    rank = len(features.shape)
+    if rank == 4 and pooling in ("avg", "max"):
+        layer = (
+            keras.layers.GlobalAveragePooling2D
+            if pooling == "avg"
+            else keras.layers.GlobalMaxPooling2D
+        )
+        features = layer(name=f"modality_{index}_pool")(features)
+    elif rank > 2:
+        features = keras.layers.Flatten(name=f"modality_{index}_flatten")(features)
+    return features
+
+
 def build_model(
     specs,
     *,
@@ -183,9 +221,11 @@ def build_model(
     ----------
     specs : list of dict
         One per modality, in transformer order: ``{"kind": "block", "width":
-        int}`` for a numeric block or ``{"kind": "rnn", "texts": ndarray of
+        int}`` for a numeric block, ``{"kind": "rnn", "texts": ndarray of
         str}`` for a raw text column (its vocabulary is adapted on
-        ``texts``).
+        ``texts``), or ``{"kind": "image", "shape": (H, W, C), "backbone":
+        keras.Model, "pooling": str or None}`` for raw images through a
+        trainable copy of the backbone.
     n_classes : int
     fusion : {"learned", "concat", "attention"}
     projection_units : int
@@ -211,6 +251,11 @@ def build_model(
             inp = keras.Input(shape=(), dtype="string", name=f"modality_{index}")
             encoded = build_rnn_branch(
                 keras, inp, spec["texts"], index=index, params=rnn_params
+            )
+        elif spec["kind"] == "image":
+            inp = keras.Input(shape=tuple(spec["shape"]), name=f"modality_{index}")
+            encoded = build_image_branch(
+                keras, inp, spec["backbone"], index=index, pooling=spec["pooling"]
             )
         else:
             inp = keras.Input(shape=(spec["width"],), name=f"modality_{index}")

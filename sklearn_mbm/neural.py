@@ -16,7 +16,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse
-from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.base import ClassifierMixin, _fit_context, clone
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
@@ -32,7 +32,7 @@ from sklearn.utils.validation import (
 )
 
 from sklearn_mbm import _keras
-from sklearn_mbm._io import cell_error_message
+from sklearn_mbm._io import cell_error_message, load_image_cell
 from sklearn_mbm._neural_model import PRESENT_INPUT, build_model, custom_objects
 from sklearn_mbm._routing import (
     check_unique_names,
@@ -64,6 +64,19 @@ def _check_hidden_units(hidden_units):
             f"layer; () for none), got {hidden_units!r}."
         )
     return tuple(int(u) for u in units)
+
+
+def _is_keras_image_extractor(transformer):
+    """An image extractor with a Keras backbone (duck-typed on the
+    ``backbone`` parameter of :class:`~sklearn_mbm.ImageFeatureExtractor`,
+    so that this module does not import the image module)."""
+    if isinstance(transformer, str) or not hasattr(transformer, "get_params"):
+        return False
+    params = transformer.get_params(deep=False)
+    if "backbone" not in params:
+        return False
+    backbone = params["backbone"]
+    return not (isinstance(backbone, str) and backbone == "pixels")
 
 
 def _seed_from(random_state):
@@ -182,9 +195,13 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
         Units of the GRU in each direction.
 
     fine_tune : bool, default=False
-        End-to-end fine-tuning of a Keras image backbone on raw images. Not
-        implemented yet: True raises NotImplementedError in ``fit``. Image
-        extractors are used frozen.
+        Train Keras image backbones end to end. With True, every modality
+        whose transformer is an :class:`~sklearn_mbm.ImageFeatureExtractor`
+        with a Keras backbone (not ``"pixels"``) feeds raw images, decoded
+        and preprocessed as the extractor does, through a trainable copy of
+        the backbone (batch normalisation kept in inference mode) instead of
+        frozen features. All training images are held in memory, so keep
+        ``input_size`` small. Other transformers stay frozen.
 
     run_eagerly : bool, default=False
         Train with Keras's eager execution instead of a compiled
@@ -216,11 +233,13 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
 
     transformers_ : list of (str, transformer, column)
         The fitted transformers (``"rnn"`` slots are kept as ``"rnn"``; their
-        state lives in ``model_``).
+        state lives in ``model_``). A fine-tuned image extractor keeps its
+        original backbone; the trained copy is the ``model_`` layer
+        ``"modality_{i}_backbone"``.
 
     fusion_transformer_ : FusionTransformer or None
         The internal transformer that routes, extracts and normalises the
-        non-``"rnn"`` modalities.
+        frozen modalities (all but ``"rnn"`` and fine-tuned ones).
 
     n_features_in_ : int
         Number of columns of the input.
@@ -236,7 +255,8 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
     Notes
     -----
     The extractors are fit once on all of ``X`` (before the validation split),
-    then frozen; only the network (and ``"rnn"`` branches) is trained. Each
+    then frozen; only the network (with ``"rnn"`` branches and, with
+    ``fine_tune=True``, image backbones) is trained. Each
     ``fit`` builds a fresh Keras model with fixed layer names; nothing is
     shared between fits. Pickling stores the model as ``.keras`` bytes.
 
@@ -413,7 +433,8 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
         return X
 
     def _check_specs(self):
-        """Validate ``transformers``; return the names and the rnn flags."""
+        """Validate ``transformers``; return the names and the branch kinds
+        (``"frozen"``, ``"rnn"`` or ``"image"``)."""
         try:
             names = [spec[0] for spec in self.transformers]
             if any(len(spec) != 3 for spec in self.transformers):
@@ -432,18 +453,30 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
                 f"transformers: names {sorted(clash)} clash with parameters of "
                 "NeuralFusionClassifier; rename them."
             )
-        is_rnn = [isinstance(t, str) and t == RNN for _, t, _ in self.transformers]
-        return names, is_rnn
+        kinds = []
+        for _, transformer, _ in self.transformers:
+            if isinstance(transformer, str) and transformer == RNN:
+                kinds.append("rnn")
+            elif self.fine_tune and _is_keras_image_extractor(transformer):
+                kinds.append("image")
+            else:
+                kinds.append("frozen")
+        if self.fine_tune and "image" not in kinds:
+            raise ValueError(
+                "fine_tune=True needs at least one ImageFeatureExtractor with a "
+                "Keras backbone (not 'pixels') among the transformers."
+            )
+        return names, kinds
 
     # -- routing and extraction -------------------------------------------------
 
-    def _text_column(self, X, name, column):
-        """The raw texts of an ``"rnn"`` modality and their presence mask."""
+    def _raw_cells(self, X, name, column, what):
+        """One column of raw cells, its key and its presence mask."""
         key, scalar = resolve_column(X, column, name=name)
         if not scalar:
             raise ValueError(
-                f"Modality {name!r} is an 'rnn' text branch and needs a single "
-                f"column of str, got the block {key!r}."
+                f"Modality {name!r} is {what} and needs a single column of "
+                f"cells, got the block {key!r}."
             )
         cells = select_column(X, key)
         cells = cells.to_numpy() if hasattr(cells, "to_numpy") else np.asarray(cells)
@@ -455,6 +488,11 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
                 f"of modality {name!r} ({int((~present).sum())} missing in all). "
                 "Set missing='zero' to mask missing modalities."
             )
+        return cells, key, present
+
+    def _text_column(self, X, name, column):
+        """The raw texts of an ``"rnn"`` modality and their presence mask."""
+        cells, key, present = self._raw_cells(X, name, column, "an 'rnn' text branch")
         texts = []
         for i, (cell, here) in enumerate(zip(cells, present)):
             if not here:
@@ -468,11 +506,35 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
                 )
         return np.asarray(texts, dtype=str), present
 
+    def _image_column(self, X, name, column, extractor, fit):
+        """Raw images of a fine-tuned modality, decoded and preprocessed as
+        the (fitted) extractor would, with their presence mask."""
+        cells, _, present = self._raw_cells(
+            X, name, column, "a fine-tuned image branch"
+        )
+        if fit:
+            extractor = clone(extractor).fit(cells[present])
+        height, width = extractor.input_size_
+        channels = extractor.n_channels_
+        mode = "L" if channels == 1 else "RGB"
+        images = np.zeros((len(cells), height, width, channels), dtype=np.float32)
+        for index in np.flatnonzero(present):
+            image = load_image_cell(
+                cells[index], int(index), size=(height, width), mode=mode
+            )
+            image = image.reshape(height, width, channels)
+            if extractor.preprocess_ is not None:
+                image = extractor.preprocess_(image)
+            images[index] = image
+        return images, present, extractor
+
     def _extract(self, X, y, fit):
         """Model inputs (list, transformer order) and presence (n, k) float32."""
-        is_rnn = self._route_rnn
+        kinds = self._route_kinds
         if fit:
-            frozen = [spec for spec, r in zip(self.transformers, is_rnn) if not r]
+            frozen = [
+                spec for spec, kind in zip(self.transformers, kinds) if kind == "frozen"
+            ]
             self.fusion_transformer_ = (
                 FusionTransformer(
                     frozen,
@@ -488,10 +550,20 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
         elif self.fusion_transformer_ is not None:
             blocks, present = self.fusion_transformer_._transform_blocks(X)
         inputs, masks = [], []
-        for (name, _, column), rnn in zip(self.transformers_, is_rnn):
-            if rnn:
+        for i, ((name, transformer, column), kind) in enumerate(
+            zip(self.transformers_, kinds)
+        ):
+            if kind == "rnn":
                 texts, here = self._text_column(X, name, column)
                 inputs.append(texts)
+                masks.append(here)
+            elif kind == "image":
+                images, here, fitted = self._image_column(
+                    X, name, column, transformer, fit
+                )
+                if fit:
+                    self.transformers_[i] = (name, fitted, column)
+                inputs.append(images)
                 masks.append(here)
             else:
                 inputs.append(blocks[name].astype(np.float32))
@@ -555,9 +627,20 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
 
     def _build_model(self, inputs, train_rows):
         specs = []
-        for block, rnn in zip(inputs, self._route_rnn):
-            if rnn:
+        for block, kind, (_, fitted, _) in zip(
+            inputs, self._route_kinds, self.transformers_
+        ):
+            if kind == "rnn":
                 specs.append({"kind": "rnn", "texts": block[train_rows]})
+            elif kind == "image":
+                specs.append(
+                    {
+                        "kind": "image",
+                        "shape": block.shape[1:],
+                        "backbone": fitted.model_,
+                        "pooling": fitted.pooling,
+                    }
+                )
             else:
                 specs.append({"kind": "block", "width": block.shape[1]})
         return build_model(
@@ -594,15 +677,9 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
         self : NeuralFusionClassifier
             The fitted classifier.
         """
-        if self.fine_tune:
-            raise NotImplementedError(
-                "fine_tune=True (end-to-end training of a Keras image backbone) "
-                "is not implemented yet; image extractors are used frozen. Use "
-                "fine_tune=False."
-            )
         _check_hidden_units(self.hidden_units)
         X = self._check_input(X, reset=True)
-        names, is_rnn = self._check_specs()
+        names, kinds = self._check_specs()
         if y is None:
             raise ValueError(
                 "requires y to be passed, but the target y is None. "
@@ -624,14 +701,14 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
         y_encoded = encoder.transform(y)
         weights = self._sample_weight(y_encoded, sample_weight, X)
 
-        self._route_names, self._route_rnn = names, is_rnn
+        self._route_names, self._route_kinds = names, kinds
         self.transformers_ = list(self.transformers)  # routing for _extract
         inputs, present = self._extract(X, y, fit=True)
         if self.fusion_transformer_ is not None:
             fitted = iter(self.fusion_transformer_.transformers_)
             self.transformers_ = [
-                spec if rnn else next(fitted)
-                for spec, rnn in zip(self.transformers, is_rnn)
+                next(fitted) if kind == "frozen" else spec
+                for spec, kind in zip(self.transformers_, kinds)
             ]
 
         seed = _seed_from(self.random_state)

@@ -283,7 +283,7 @@ def test_rnn_text_branch():
 
 def test_rnn_errors():
     frame, labels = text_frame(n=12)
-    with pytest.raises(ValueError, match="single column of str"):
+    with pytest.raises(ValueError, match="needs a single column of cells"):
         tiny([("text", "rnn", ["text", "x0"])]).fit(frame, labels)
     bad = frame.copy()
     bad["text"] = bad["text"].astype(object)
@@ -315,6 +315,64 @@ def test_real_sample_pixels_and_rnn():
     assert clf.score(rows, rows["digit"]) > 0.8
     assert set(clf.fusion_weights_) == {"image", "text"}
     assert_array_equal(clf.classes_, [0, 1, 2])
+
+
+def tiny_backbone():
+    """A 12x12 RGB conv net standing in for a keras.applications model."""
+    keras = import_keras()
+    inputs = keras.Input((12, 12, 3))
+    x = keras.layers.Rescaling(1 / 255, name="scale")(inputs)
+    x = keras.layers.Conv2D(4, 3, activation="relu", name="conv")(x)
+    x = keras.layers.BatchNormalization(name="bn")(x)
+    return keras.Model(inputs, x, name="tiny_cnn")
+
+
+def test_fine_tune_image_backbone():
+    from sklearn_mbm import ImageFeatureExtractor
+
+    rng = np.random.RandomState(0)
+    y = np.arange(24) % 2
+    # class 1 has a bright square; a few pixels of noise everywhere
+    images = rng.randint(0, 40, size=(24, 12, 12, 3)).astype(np.uint8)
+    images[y == 1, 3:9, 3:9] = 220
+    cells = list(images)
+    cells[5] = None  # a missing image is masked out
+    frame = pd.DataFrame({"image": cells, "x": rng.normal(size=24)})
+    backbone = tiny_backbone()
+    before = [w.copy() for w in backbone.get_weights()]
+    extractor = ImageFeatureExtractor(backbone, weights=None)
+    clf = tiny(
+        [("image", extractor, "image"), ("x", "passthrough", ["x"])],
+        fine_tune=True,
+        epochs=4,
+    ).fit(frame, y)
+    tuned = clf.model_.get_layer("modality_0_backbone")
+    fitted = clf.transformers_[0][1]
+    assert fitted is not extractor and fitted.model_ is not tuned
+    # the copy in the network was trained; the extractor's backbone and the
+    # user's model were not
+    moved = [np.abs(a - b).max() for a, b in zip(tuned.get_weights(), before)]
+    assert max(moved) > 1e-3
+    for a, b in zip(fitted.model_.get_weights(), before):
+        assert_array_equal(a, b)
+    for a, b in zip(backbone.get_weights(), before):
+        assert_array_equal(a, b)
+    assert clf.score(frame, y) > 0.9
+    # batch normalisation runs in inference mode in fit too, so the network
+    # computes the same function in training and prediction (dropout is 0)
+    batch = next(clf._batches(*clf._extract(frame, None, fit=False)))
+    assert_allclose(
+        np.asarray(clf.model_(batch, training=True)),
+        np.asarray(clf.model_(batch, training=False)),
+        rtol=1e-5,
+    )
+    assert_allclose(clf.predict_fusion_weights(frame.iloc[[5]]), [[0.0, 1.0]])
+    restored = pickle.loads(pickle.dumps(clf))
+    assert_array_equal(restored.predict_proba(frame), clf.predict_proba(frame))
+    bad = frame.iloc[:3].copy()
+    bad.loc[1, "image"] = "no/such/image.png"
+    with pytest.raises(FileNotFoundError, match=r"sample 1 .*no/such/image.png"):
+        clf.predict(bad)
 
 
 # --------------------------------------------------------------------------
@@ -481,7 +539,7 @@ def test_errors():
     X, y = signal_noise(n=20)
     with pytest.raises(ValueError, match="hidden_units must be"):
         tiny(hidden_units=(4, 0)).fit(X, y)
-    with pytest.raises(NotImplementedError, match="fine_tune=True"):
+    with pytest.raises(ValueError, match="fine_tune=True needs at least one"):
         tiny(fine_tune=True).fit(X, y)
     with pytest.raises(ValueError, match="at least 2 classes"):
         tiny().fit(X, np.zeros(20))
