@@ -36,7 +36,7 @@ PRECOMPUTED = ("image", "audio")
 
 
 class _Progress:
-    """Numbered stages on stderr: ``[2/7] image alone ... done (1.2 s)``."""
+    """Numbered stages on stderr: ``[3/8] image alone ... done (1.2 s)``."""
 
     def __init__(self, stream, quiet):
         self.stream = stream
@@ -133,7 +133,7 @@ def extract_blocks(X, extractors, n_jobs=None):
 
 
 def make_model(specs, names, weights=None):
-    """``Pipeline(FusionTransformer(modalities names), LogisticRegression)``.
+    """``Pipeline(FusionTransformer(the named modalities), LogisticRegression)``.
 
     A single modality also goes through a FusionTransformer, so that it gets
     the same normalisation as in the fused runs.

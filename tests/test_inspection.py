@@ -11,7 +11,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from sklearn_mbm import FusionTransformer
+from sklearn_mbm import FusionTransformer, LateFusionClassifier
 from sklearn_mbm.inspection import modality_importance
 
 N = 120
@@ -207,6 +207,20 @@ def test_late_fusion_style_estimators_param(blocks):
     ).fit(X, y)
     result = modality_importance(model, X, y, n_repeats=3, random_state=0)
     assert result.modalities == ["good", "noise"]
+    assert result.importances_mean[0] > result.importances_mean[1]
+
+
+def test_modalities_found_in_late_fusion_classifier(blocks):
+    X, y = blocks
+    model = LateFusionClassifier(
+        [
+            ("good", LogisticRegression(), [0, 1, 2]),
+            ("noise", LogisticRegression(), [3, 4]),
+        ]
+    ).fit(X, y)
+    result = modality_importance(model, X, y, n_repeats=3, random_state=0)
+    assert result.modalities == ["good", "noise"]
+    assert result.importances_mean[0] > 0.1
     assert result.importances_mean[0] > result.importances_mean[1]
 
 
