@@ -167,7 +167,7 @@ def test_real_grid_search_three_blocks(tmp_path):
             ("clf", LogisticRegression()),
         ]
     )
-    grid = fusion_weight_grid(["image", "noise", "audio"], simplex=True)
+    grid = fusion_weight_grid(["image", "noise", "audio"], (0, 1), simplex=True)
     search = GridSearchCV(pipe, {"fusion__weights": grid}, cv=3).fit(X, y)
     ax = plot_fusion_weights(search)
     texts = [t.get_text() for t in ax.texts]
