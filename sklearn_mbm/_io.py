@@ -518,9 +518,10 @@ AUDIO_MAX_CHANNELS = 16
 # far larger values would overflow the power spectrum (|X|**2) to inf.
 _AUDIO_MAX_ABS_SAMPLE = 1e12
 
-# Resampling beyond this many output samples (about 37 hours at 16 kHz) is
-# almost surely a wrong sample rate; refuse rather than exhaust memory.
-_AUDIO_MAX_RESAMPLED = 2**31
+# Rates further apart than this factor are almost surely a wrong sample rate
+# (8 kHz to 16 kHz is 2, 192 kHz to 8 kHz is 24); refuse them rather than
+# spend minutes and gigabytes resampling.
+_AUDIO_MAX_RESAMPLING_FACTOR = 256
 
 AUDIO_CELL_TYPES = (
     "an audio file path (str or os.PathLike), encoded audio bytes, a 1-D numpy "
@@ -881,16 +882,18 @@ def _resample_waveform(waveform, rate, sr, index, cell):
     """Resample to ``sr`` as ``librosa.resample(res_type="soxr_hq")`` does."""
     if rate == sr:
         return waveform
-    n_out = int(np.ceil(waveform.shape[0] * float(sr) / rate))
-    if n_out > _AUDIO_MAX_RESAMPLED:
+    factor = max(sr / rate, rate / sr)
+    if factor > _AUDIO_MAX_RESAMPLING_FACTOR:
         raise ValueError(
             cell_error_message(
                 index,
                 cell,
-                f"resampling {waveform.shape[0]} samples from {rate:g} Hz to "
-                f"{sr:g} Hz would give {n_out} samples; check the sample rate.",
+                f"resampling from {rate:g} Hz to {sr:g} Hz is a factor of "
+                f"{factor:.3g}, more than {_AUDIO_MAX_RESAMPLING_FACTOR}; check "
+                "the sample rate.",
             )
         )
+    n_out = math.ceil(waveform.shape[0] * float(sr) / rate)
     import soxr
 
     try:
