@@ -351,17 +351,18 @@ def run_demo(
     progress.end("skipped" if plot_path is None else str(plot_path))
 
     header = (
-        f"Audio-visual digits, {where}: logistic regression on each modality "
-        f"alone and fused,\nscored by leave-one-speaker-out cross-validation "
-        f"({n_folds} folds; mean ± std over folds)."
+        f"Audio-visual digits, {where}.\n"
+        "Logistic regression on each modality alone and on all three fused\n"
+        f"(concat); scored by leave-one-speaker-out cross-validation ({n_folds} "
+        "folds),\nmean ± std over folds."
     )
     table = format_table(rows, header)
     elapsed = time.perf_counter() - started
     print(table, file=stdout)
     print(
-        "\n* weights chosen by the grid search on these same folds, so its "
-        "score is optimistic;\n  use nested cross-validation for an unbiased "
-        "estimate.",
+        "\n* weights chosen by the grid search on these same folds, so the "
+        "score is\n  optimistic; nested cross-validation would give an unbiased "
+        "one.",
         file=stdout,
     )
     if plot_path is not None:
