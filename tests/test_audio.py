@@ -1,0 +1,528 @@
+"""Tests for AudioFeatureExtractor and its batched DSP (sklearn_mbm._audio_features)."""
+
+import pickle
+import warnings
+from pathlib import Path
+
+import librosa
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.signal
+import soundfile
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.estimator_checks import (
+    check_do_not_raise_errors_in_init_or_set_params,
+    check_estimator_repr,
+    check_estimator_tags_renamed,
+    check_estimators_unfitted,
+    check_get_feature_names_out_error,
+    check_get_params_invariance,
+    check_mixin_order,
+    check_no_attributes_set_in_init,
+    check_parameters_default_constructible,
+    check_set_params,
+    check_transformers_unfitted,
+    check_valid_tag_types,
+    parametrize_with_checks,
+)
+
+import sklearn_mbm.audio as audio_module
+from sklearn_mbm import AudioFeatureExtractor
+from sklearn_mbm._audio_features import frame_features, segment_delta
+from sklearn_mbm._io import CellLoadWarning
+
+FSDD = Path(__file__).resolve().parents[2] / "shared" / "data" / "fsdd" / "recordings"
+if not FSDD.is_dir():
+    pytest.skip(f"FSDD recordings not found at {FSDD}", allow_module_level=True)
+
+# A handful of real clips: several digits and speakers, 0.2 s to 0.8 s.
+NAMES = [
+    "0_jackson_0.wav",
+    "1_nicolas_3.wav",
+    "3_theo_7.wav",
+    "5_yweweler_12.wav",
+    "7_george_20.wav",
+    "9_lucas_41.wav",
+]
+FILES = [str(FSDD / name) for name in NAMES]
+SR = 16000
+N_FFT, HOP = 400, 160  # the defaults: 25 ms and 10 ms at 16 kHz
+ALL_STATS = ("mean", "std", "min", "max", "median")
+
+
+@pytest.fixture(scope="module")
+def clips():
+    """The FSDD clips resampled to 16 kHz, as librosa users would load them."""
+    out = []
+    for path in FILES:
+        waveform, rate = soundfile.read(path, dtype="float64")
+        out.append(librosa.resample(waveform, orig_sr=rate, target_sr=SR))
+    return out
+
+
+# --------------------------------------------------------------------------
+# librosa reference, one clip at a time
+# --------------------------------------------------------------------------
+
+
+def librosa_frames(y, sr=SR, n_fft=N_FFT, hop=HOP, n_mfcc=20, n_mels=40):
+    """Frame-level features of one clip with librosa.feature.* (rows: frames)."""
+    kw = {"n_fft": n_fft, "hop_length": hop, "win_length": n_fft}
+    mfcc = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=n_mfcc, n_mels=n_mels, **kw)
+    logmel = librosa.power_to_db(
+        librosa.feature.melspectrogram(y=y, sr=sr, n_mels=n_mels, **kw)
+    )
+    spectral = np.vstack(
+        [
+            librosa.feature.spectral_centroid(y=y, sr=sr, **kw),
+            librosa.feature.spectral_bandwidth(y=y, sr=sr, **kw),
+            librosa.feature.spectral_rolloff(y=y, sr=sr, **kw),
+            librosa.feature.spectral_flatness(y=y, **kw),
+            librosa.feature.zero_crossing_rate(y, frame_length=n_fft, hop_length=hop),
+            librosa.feature.rms(y=y, frame_length=n_fft, hop_length=hop),
+        ]
+    )
+    frames = {"mfcc": mfcc.T, "spectral": spectral.T, "logmel": logmel.T}
+    if mfcc.shape[1] >= 9:  # librosa's delta needs width=9 frames
+        frames["delta"] = librosa.feature.delta(mfcc).T
+        frames["delta2"] = librosa.feature.delta(mfcc, order=2).T
+    return frames
+
+
+def pooled(frames, stats):
+    funcs = {
+        "mean": np.mean,
+        "std": np.std,
+        "min": np.min,
+        "max": np.max,
+        "median": np.median,
+    }
+    return np.concatenate([funcs[stat](frames, axis=0) for stat in stats])
+
+
+# --------------------------------------------------------------------------
+# equality with librosa, per feature family
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("family", ["mfcc", "delta", "delta2", "spectral", "logmel"])
+def test_pooled_features_match_librosa(clips, family):
+    extractor = AudioFeatureExtractor(features=(family,), stats=ALL_STATS)
+    ours = extractor.fit_transform(FILES)
+    expected = np.array([pooled(librosa_frames(y)[family], ALL_STATS) for y in clips])
+    assert ours.dtype == np.float32 and ours.shape == expected.shape
+    # float32 output: 1e-4 relative is far above its rounding (6e-8)
+    np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-7)
+
+
+def test_frame_features_match_librosa_exactly(clips):
+    """Frame-level features equal librosa's to float64 rounding, per clip."""
+    rng = np.random.default_rng(0)
+    batch = [
+        *clips,
+        rng.uniform(-0.5, 0.5, size=1500),  # 10 frames
+        np.zeros(4000),  # silence
+        *clips[:2],  # repeated: batches are order- and neighbour-free
+    ]
+    blocks, n_frames = frame_features(
+        batch,
+        sr=SR,
+        n_fft=N_FFT,
+        hop_length=HOP,
+        window=librosa.filters.get_window("hann", N_FFT, fftbins=True),
+        mel_basis=librosa.filters.mel(sr=SR, n_fft=N_FFT, n_mels=40),
+        n_mfcc=20,
+        families=["mfcc", "delta", "delta2", "spectral", "logmel"],
+    )
+    start = 0
+    for y, count in zip(batch, n_frames):
+        expected = librosa_frames(y)
+        for family, values in expected.items():
+            ours = blocks[family][start : start + count]
+            assert ours.shape == values.shape
+            scale = np.abs(values).max(axis=0)
+            # rms is computed in float32 by librosa; the rest in float64
+            tol = 1e-6 if family == "spectral" else 1e-9
+            # (+1e-12: the deltas of silence are rounding noise, ~1e-14)
+            assert np.all(np.abs(ours - values) <= tol * scale + 1e-12), family
+        start += count
+
+
+def test_top_db_floor_is_per_clip(clips):
+    """A loud neighbour in the batch must not raise a quiet clip's dB floor."""
+    quiet = clips[0] * 1e-4
+    loud = clips[1]
+    extractor = AudioFeatureExtractor(input_sr=SR, features=("logmel",), stats=("min",))
+    alone = extractor.fit_transform([quiet])
+    together = extractor.transform([loud, quiet, loud])
+    np.testing.assert_array_equal(together[1], alone[0])
+    expected = pooled(librosa_frames(quiet)["logmel"], ("min",))
+    np.testing.assert_allclose(alone[0], expected, rtol=1e-5)
+
+
+def test_frame_batches_do_not_change_results(monkeypatch):
+    extractor = AudioFeatureExtractor(
+        features=("mfcc", "delta", "spectral"), stats=ALL_STATS
+    )
+    reference = extractor.fit_transform(FILES)
+    monkeypatch.setattr(audio_module, "_FRAME_BATCH", 60)  # ~ one clip per batch
+    monkeypatch.setattr(audio_module, "_LOAD_BATCH", 4)
+    np.testing.assert_array_equal(extractor.transform(FILES), reference)
+
+
+def test_n_jobs_threads_give_same_result():
+    one = AudioFeatureExtractor(n_jobs=1).fit_transform(FILES)
+    two = AudioFeatureExtractor(n_jobs=2).fit_transform(FILES)
+    np.testing.assert_array_equal(one, two)
+
+
+# --------------------------------------------------------------------------
+# every kind of cell gives the same features for the same clip
+# --------------------------------------------------------------------------
+
+
+def test_all_cell_kinds_agree(tmp_path):
+    path = FILES[2]
+    waveform, rate = soundfile.read(path, dtype="float64")
+    pcm, _ = soundfile.read(path, dtype="int16")
+    stereo_path = tmp_path / "stereo.wav"
+    soundfile.write(stereo_path, np.column_stack([waveform, waveform]), rate)
+    cells = [
+        path,
+        Path(path),
+        Path(path).read_bytes(),
+        waveform,
+        (waveform, rate),
+        pcm,
+        np.vstack([waveform, waveform]),  # (channels, n)
+        np.column_stack([waveform, waveform]),  # (n, channels)
+        str(stereo_path),
+    ]
+    out = AudioFeatureExtractor(input_sr=rate).fit_transform(cells)
+    assert np.isfinite(out).all()
+    for row in out[1:]:
+        np.testing.assert_array_equal(row, out[0])
+
+
+def test_input_containers():
+    extractor = AudioFeatureExtractor().fit(FILES)
+    reference = extractor.transform(FILES)
+    series = pd.Series(FILES, index=[f"id{i}" for i in range(len(FILES))])
+    for X in (
+        series,
+        series.to_frame("audio"),
+        np.array(FILES, dtype=object),
+        np.array(FILES, dtype=object)[:, None],
+        tuple(FILES),
+    ):
+        np.testing.assert_array_equal(extractor.transform(X), reference)
+
+
+def test_numeric_stack_of_waveforms():
+    rng = np.random.default_rng(2)
+    stack = rng.uniform(-0.3, 0.3, size=(3, 2000))  # rows are clips
+    extractor = AudioFeatureExtractor(input_sr=SR)
+    np.testing.assert_array_equal(
+        extractor.fit_transform(stack), extractor.transform(list(stack))
+    )
+
+
+def test_set_output_pandas():
+    series = pd.Series(FILES[:3], index=[10, 20, 30])
+    extractor = AudioFeatureExtractor().set_output(transform="pandas")
+    frame = extractor.fit_transform(series)
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.index) == [10, 20, 30]
+    assert list(frame.columns) == list(extractor.get_feature_names_out())
+
+
+# --------------------------------------------------------------------------
+# short clips, silence, deltas of few frames
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_samples", [1, 2, 10, 399, 400, 1000, 1500])
+def test_short_clips_give_finite_features(n_samples):
+    rng = np.random.default_rng(n_samples)
+    clip = rng.uniform(-0.5, 0.5, size=n_samples)
+    extractor = AudioFeatureExtractor(
+        input_sr=SR,
+        features=("mfcc", "delta", "delta2", "spectral", "logmel"),
+        stats=ALL_STATS,
+    )
+    out = extractor.fit_transform([clip, np.zeros(n_samples)])
+    assert np.isfinite(out).all()
+    # the mfcc and spectral frames still equal librosa's (librosa warns that
+    # n_fft exceeds the clip; its frames are the same zero-padded ones)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        expected = librosa_frames(clip)
+    for family in ("mfcc", "spectral", "logmel"):
+        ours = extractor.set_params(features=(family,)).fit_transform([clip])[0]
+        np.testing.assert_allclose(
+            ours, pooled(expected[family], ALL_STATS), rtol=1e-4, atol=1e-6
+        )
+
+
+def test_silence():
+    names = (
+        AudioFeatureExtractor(input_sr=SR, features=("spectral",))
+        .fit([0])
+        .get_feature_names_out()
+    )
+    out = AudioFeatureExtractor(input_sr=SR, features=("spectral", "mfcc", "delta"))
+    features = out.fit_transform([np.zeros(8000)])[0]
+    assert np.isfinite(features).all()
+    spectral = dict(zip(names, features[: len(names)]))  # first family
+    # as librosa: 0 Hz centroid, bandwidth and roll-off, flatness 1, rms 0
+    for name in ("spectral_centroid", "spectral_bandwidth", "spectral_rolloff"):
+        assert spectral[f"{name}_mean"] == 0.0
+    assert spectral["spectral_flatness_mean"] == 1.0
+    assert spectral["rms_mean"] == 0.0
+    assert spectral["zero_crossing_rate_mean"] == 0.0
+
+
+@pytest.mark.parametrize("order", [1, 2])
+@pytest.mark.parametrize("n_frames", [1, 2, 3, 4, 7, 8, 9, 10, 30])
+def test_segment_delta(order, n_frames):
+    """Long clips: librosa.feature.delta. Short: savgol with the widest odd width."""
+    rng = np.random.default_rng(n_frames)
+    lengths = np.array([12, n_frames, 9, n_frames])
+    values = rng.normal(size=(lengths.sum(), 3))
+    out = segment_delta(values, lengths, order=order)
+    start = 0
+    for length in lengths:
+        segment = values[start : start + length]
+        if length >= 9:
+            expected = librosa.feature.delta(segment, order=order, axis=0)
+        else:
+            width = length if length % 2 else length - 1
+            if width <= order:
+                expected = np.zeros_like(segment)
+            else:
+                expected = scipy.signal.savgol_filter(
+                    segment, width, order, deriv=order, axis=0, mode="interp"
+                )
+        np.testing.assert_allclose(out[start : start + length], expected, atol=1e-12)
+        start += length
+
+
+# --------------------------------------------------------------------------
+# bad cells
+# --------------------------------------------------------------------------
+
+
+def test_bad_cell_raises_with_index_and_path(tmp_path):
+    missing = tmp_path / "gone.wav"
+    with pytest.raises(FileNotFoundError, match=r"sample 2 \(path '.*gone\.wav'\)"):
+        AudioFeatureExtractor().fit_transform([FILES[0], FILES[1], str(missing)])
+    with pytest.raises(ValueError, match=r"sample 1 is missing"):
+        AudioFeatureExtractor().fit_transform([FILES[0], None])
+    with pytest.raises(ValueError, match=r"sample 0 .*input_sr"):
+        AudioFeatureExtractor().fit_transform([np.zeros(100)])
+    # threads report the first bad sample too
+    text = tmp_path / "text.wav"
+    text.write_text("not audio" * 100)
+    with pytest.raises(ValueError, match=r"sample 3 \(path '.*text\.wav'\)"):
+        AudioFeatureExtractor(n_jobs=2).fit_transform([*FILES[:3], str(text)])
+
+
+def test_on_error_warn_gives_nan_rows(tmp_path):
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(Path(FILES[0]).read_bytes()[:2000])
+    cells = [FILES[0], None, str(cut), FILES[1], float("nan"), np.array([np.nan])]
+    extractor = AudioFeatureExtractor(on_error="warn", input_sr=SR)
+    with pytest.warns(CellLoadWarning) as record:
+        out = extractor.fit_transform(cells)
+    messages = [str(w.message) for w in record if w.category is CellLoadWarning]
+    assert len(messages) == 4
+    assert messages[0].startswith("sample 1 is missing")
+    assert "sample 2 (path" in messages[1] and "truncated" in messages[1]
+    assert messages[2].startswith("sample 4 is missing")
+    assert messages[3].startswith("sample 5 (array") and "NaN" in messages[3]
+    assert out.shape == (6, extractor.n_features_out_)
+    assert np.isnan(out[[1, 2, 4, 5]]).all()
+    assert np.isfinite(out[[0, 3]]).all()
+    np.testing.assert_array_equal(
+        out[[0, 3]], AudioFeatureExtractor().fit_transform(FILES[:2])
+    )
+
+
+# --------------------------------------------------------------------------
+# parameters, names, tags, progress
+# --------------------------------------------------------------------------
+
+
+def test_default_feature_names():
+    extractor = AudioFeatureExtractor().fit(FILES)
+    names = list(extractor.get_feature_names_out())
+    assert len(names) == extractor.n_features_out_ == 2 * (20 + 20 + 6) == 92
+    assert names[:2] == ["mfcc0_mean", "mfcc1_mean"]
+    assert names[20] == "mfcc0_std"
+    assert "mfcc3_mean" in names and "delta_mfcc3_std" in names
+    assert names[80:86] == [
+        "spectral_centroid_mean",
+        "spectral_bandwidth_mean",
+        "spectral_rolloff_mean",
+        "spectral_flatness_mean",
+        "zero_crossing_rate_mean",
+        "rms_mean",
+    ]
+    assert len(set(names)) == len(names)
+    assert extractor.n_fft_ == 400 and extractor.hop_length_ == 160
+
+
+def test_feature_names_other_settings():
+    extractor = AudioFeatureExtractor(
+        n_mfcc=5, n_mels=8, features=["logmel", "delta2"], stats="max"
+    ).fit(FILES)
+    names = list(extractor.get_feature_names_out())
+    assert names == [f"logmel{i}_max" for i in range(8)] + [
+        f"delta2_mfcc{i}_max" for i in range(5)
+    ]
+    assert extractor.transform(FILES[:2]).shape == (2, 13)
+
+
+def test_frame_sizes_follow_sr():
+    extractor = AudioFeatureExtractor(sr=8000, n_mels=26).fit(FILES)
+    assert (extractor.n_fft_, extractor.hop_length_) == (200, 80)
+    out = extractor.transform(FILES[:2])
+    assert np.isfinite(out).all()
+
+
+@pytest.mark.parametrize(
+    "params, error, message",
+    [
+        ({"n_mfcc": 50}, ValueError, r"n_mfcc=50 cannot exceed n_mels=40"),
+        ({"features": ("mfcc", "chroma")}, ValueError, r"unknown entries \['chroma'\]"),
+        ({"features": ()}, ValueError, r"at least one"),
+        ({"stats": ("mean", "mean")}, ValueError, r"\['mean'\] more than once"),
+        ({"stats": ("mode",)}, ValueError, r"unknown entries"),
+        ({"frame_length": 1e-5}, ValueError, r"frame needs at least 2"),
+        ({"frame_step": 1e-6}, ValueError, r"at least one sample"),
+        ({"sr": 0}, InvalidParameterError, r"'sr' parameter"),
+        ({"on_error": "ignore"}, InvalidParameterError, r"'on_error' parameter"),
+        ({"input_sr": -1}, InvalidParameterError, r"'input_sr' parameter"),
+        ({"features": "mfccs"}, InvalidParameterError, r"'features' parameter"),
+    ],
+)
+def test_invalid_params(params, error, message):
+    with pytest.raises(error, match=message):
+        AudioFeatureExtractor(**params).fit(FILES)
+
+
+def test_n_mfcc_may_exceed_n_mels_without_mfcc_features():
+    extractor = AudioFeatureExtractor(n_mfcc=50, n_mels=10, features=("spectral",))
+    assert extractor.fit_transform(FILES[:1]).shape == (1, 12)
+
+
+def test_empty_input():
+    with pytest.raises(ValueError, match="0 samples"):
+        AudioFeatureExtractor().fit([])
+
+
+def test_verbose_progress(capsys):
+    AudioFeatureExtractor(verbose=True).fit_transform(FILES)
+    assert "AudioFeatureExtractor" in capsys.readouterr().err
+    AudioFeatureExtractor().fit_transform(FILES)
+    assert capsys.readouterr().err == ""
+
+
+def test_tags():
+    tags = AudioFeatureExtractor().__sklearn_tags__()
+    assert tags.input_tags.two_d_array is False
+    assert tags.input_tags.one_d_array is True
+    assert tags.input_tags.string is True
+    assert tags.requires_fit is True
+
+
+# --------------------------------------------------------------------------
+# scikit-learn's checks and our contract on real cells
+# --------------------------------------------------------------------------
+
+
+def _expected_failed_checks(estimator):
+    # With two_d_array=False scikit-learn yields only the clone check (which
+    # passes); nothing is expected to fail. The data-free checks and the
+    # contract tests below cover the rest on real audio cells.
+    return {}
+
+
+@parametrize_with_checks(
+    [AudioFeatureExtractor(), AudioFeatureExtractor(features="logmel", stats="median")],
+    expected_failed_checks=_expected_failed_checks,
+)
+def test_sklearn_compatible_audio(estimator, check):
+    check(estimator)
+
+
+DATA_FREE_CHECKS = [
+    check_estimator_repr,
+    check_get_params_invariance,
+    check_set_params,
+    check_no_attributes_set_in_init,
+    check_estimators_unfitted,
+    check_transformers_unfitted,
+    check_parameters_default_constructible,
+    check_do_not_raise_errors_in_init_or_set_params,
+    check_get_feature_names_out_error,
+    check_mixin_order,
+    check_valid_tag_types,
+    check_estimator_tags_renamed,
+]
+
+
+@pytest.mark.parametrize("check", DATA_FREE_CHECKS, ids=lambda c: c.__name__)
+def test_data_free_checks(check):
+    estimator = AudioFeatureExtractor()
+    check(type(estimator).__name__, estimator)
+
+
+def test_contract_on_real_cells():
+    extractor = AudioFeatureExtractor(stats=ALL_STATS)
+    assert extractor.fit(FILES) is extractor
+    out = extractor.transform(FILES)
+    assert out.shape == (len(FILES), extractor.n_features_out_)
+    assert out.dtype == np.float32 and np.isfinite(out).all()
+    # fit is idempotent; fit_transform equals fit then transform
+    np.testing.assert_array_equal(extractor.fit(FILES).transform(FILES), out)
+    np.testing.assert_array_equal(clone(extractor).fit_transform(FILES), out)
+    # order invariance: permuted clips give permuted rows
+    order = np.random.default_rng(0).permutation(len(FILES))
+    np.testing.assert_array_equal(
+        extractor.transform([FILES[i] for i in order]), out[order]
+    )
+    # pickle round trip
+    restored = pickle.loads(pickle.dumps(extractor))
+    np.testing.assert_array_equal(restored.transform(FILES), out)
+    np.testing.assert_array_equal(
+        restored.get_feature_names_out(), extractor.get_feature_names_out()
+    )
+    # clone: same params, unfitted
+    copy = clone(extractor)
+    assert copy.get_params() == extractor.get_params()
+    with pytest.raises(NotFittedError):
+        copy.transform(FILES)
+
+
+def test_in_a_pipeline_and_grid_search():
+    files = sorted(FSDD.glob("[01]_*_[0-3].wav"))  # 2 digits x 6 speakers x 4
+    X = pd.Series([str(f) for f in files], name="audio")
+    y = np.array([f.name[0] for f in files])
+    pipe = make_pipeline(
+        AudioFeatureExtractor(features=("mfcc",)),
+        StandardScaler(),
+        LogisticRegression(max_iter=500),
+    )
+    search = GridSearchCV(
+        pipe, {"audiofeatureextractor__stats": [("mean",), ("mean", "std")]}, cv=2
+    )
+    search.fit(X, y)
+    assert search.best_score_ > 0.7  # "zero" and "one" are easy to tell apart
