@@ -605,18 +605,18 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
         except ValueError:  # a class too small to stratify
             return train_test_split(rows, test_size=n_val, random_state=seed)
 
-    def _dataset(self, inputs, present, y=None, sample_weight=None, seed=None):
-        """A batched ``tf.data`` pipeline (handles string columns, which
-        Keras's array adapter does not)."""
+    def _dataset(self, inputs, present, y, sample_weight, seed):
+        """A shuffled, batched ``tf.data`` pipeline of training rows.
+
+        Built here rather than left to ``model.fit`` because Keras's array
+        adapter rejects string columns (the ``"rnn"`` texts), and so that the
+        shuffling is seeded with ``random_state``.
+        """
         tf = _keras.import_tensorflow()
         features = self._feature_dict(inputs, present)
-        if y is None:
-            data = (features,)
-        else:
-            data = (features, y.astype(np.int64), sample_weight)
+        data = (features, y.astype(np.int64), sample_weight)
         dataset = tf.data.Dataset.from_tensor_slices(data)
-        if y is not None:
-            dataset = dataset.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
         return dataset.batch(self.batch_size)
 
     @staticmethod
