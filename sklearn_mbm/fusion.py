@@ -16,7 +16,6 @@ import os
 import time
 from numbers import Integral, Real
 
-import joblib
 import numpy as np
 from scipy import sparse
 from sklearn.base import TransformerMixin, _fit_context, clone
@@ -32,6 +31,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from sklearn_mbm._cache import fingerprint
 from sklearn_mbm._normalize import make_normalizer
 from sklearn_mbm._routing import (
     check_unique_names,
@@ -49,8 +49,11 @@ __all__ = ["FusionTransformer", "fusion_weight_grid"]
 # --------------------------------------------------------------------------
 
 
-def _fit_transform_one(transformer, X, y):
-    """Fit ``transformer`` on one modality's column and return it with its output."""
+def _fit_transform_one(key, transformer, X, y):
+    """Fit ``transformer`` on one modality's column and return it with its output.
+
+    Cached on ``key`` alone (a fingerprint of the transformer's parameters, ``X``
+    and ``y``), so joblib.Memory never hashes the data itself."""
     if hasattr(transformer, "fit_transform"):
         Xt = transformer.fit_transform(X, y)
     else:  # pragma: no cover - every sklearn transformer has fit_transform
@@ -58,9 +61,13 @@ def _fit_transform_one(transformer, X, y):
     return transformer, Xt
 
 
-def _transform_one(fit_key, transformer, X):
-    """Transform one modality's column; cached on ``fit_key`` (see fit)."""
+def _transform_one(key, transformer, X):
+    """Transform one modality's column; cached on ``key`` alone (a fingerprint
+    of the fit's key and ``X``)."""
     return transformer.transform(X)
+
+
+_IGNORED = ["transformer", "X", "y"]  # the cache key stands for these
 
 
 def _as_float_block(Xt, name, n_rows):
@@ -445,18 +452,22 @@ class FusionTransformer(TransformerMixin, _BaseComposition):
     def _extract(self, block, column, y, fit, memory):
         """Run one block's transformer on its present rows."""
         start = time.perf_counter()
+        cached = memory.location is not None
         if block.transformer == "passthrough":
+            if hasattr(column, "to_numpy"):  # faster than a per-column dtype check
+                column = column.to_numpy()
             Xt = check_array(column, dtype=np.float64, input_name=block.name)
             fitted, fit_key = "passthrough", None
         elif fit:
             unfitted = clone(block.transformer)
-            fit_key = joblib.hash((unfitted, column, y)) if memory.location else None
-            fitted, Xt = memory.cache(_fit_transform_one)(unfitted, column, y)
+            fit_key = fingerprint(unfitted, column, y) if cached else None
+            fitted, Xt = memory.cache(_fit_transform_one, ignore=_IGNORED)(
+                fit_key, unfitted, column, y
+            )
         else:
             fitted, fit_key = block.fitted, block.fit_key
-            Xt = memory.cache(_transform_one, ignore=["transformer"])(
-                fit_key, fitted, column
-            )
+            key = fingerprint(fit_key, column) if cached else None
+            Xt = memory.cache(_transform_one, ignore=_IGNORED[:2])(key, fitted, column)
         if self.verbose:
             elapsed = time.perf_counter() - start
             print(f"[FusionTransformer] {block.name}: {elapsed:.2f}s", flush=True)
