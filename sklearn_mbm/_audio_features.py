@@ -117,10 +117,12 @@ def frame_features(
     spectrum = scipy.fft.rfft(
         frames * window, axis=1, workers=workers, overwrite_x=True
     )
-    # |X|**2 without complex abs (hypot), which is several times slower
-    power = np.square(spectrum.real)
-    power += np.square(spectrum.imag)
-    del spectrum
+    # |X|**2 = re**2 + im**2, squared in place: complex abs (hypot) is
+    # several times slower, and each fresh large array costs page faults.
+    parts = spectrum.view(np.float64)
+    np.square(parts, out=parts)
+    power = np.add(parts[:, 0::2], parts[:, 1::2])
+    del spectrum, parts
     if families & {"mfcc", "logmel"}:
         mel_power = (power @ mel_basis.T.astype(np.float64))[rows]
         log_mel = _power_to_db(mel_power, offsets)
@@ -134,14 +136,15 @@ def frame_features(
     if "delta2" in families:
         blocks["delta2"] = segment_delta(blocks["mfcc"], n_frames, order=2)
     if "spectral" in families:
+        # last use of `power`: _spectral_shape overwrites it
         shape = np.column_stack(_spectral_shape(power, sr, n_fft))[rows]
         frame_starts = rows * hop_length
         zcr = _zero_crossing_rate(
             signal, clip_starts, lengths, pad, frame_starts, n_fft
         )
-        # librosa.feature.rms(y=...) frames the zero-padded clip, unwindowed
-        valid = frames[rows]
-        rms = np.sqrt(np.einsum("ij,ij->i", valid, valid) / n_fft)
+        # librosa.feature.rms(y=...) frames the zero-padded clip, unwindowed;
+        # summing over the strided view of every grid frame avoids a copy.
+        rms = np.sqrt(np.einsum("ij,ij->i", frames, frames)[rows] / n_fft)
         blocks["spectral"] = np.column_stack([shape, zcr, rms])
     return blocks, n_frames
 
@@ -170,7 +173,7 @@ def _spectral_shape(power, sr, n_fft):
     """Centroid, bandwidth, roll-off and flatness of power spectra (rows).
 
     librosa computes the first three from the magnitude ``S = |X|`` and the
-    flatness from ``S**2``.
+    flatness from ``S**2``. Overwrites ``power`` (to spare a large buffer).
     """
     magnitude = np.sqrt(power)
     freq = np.fft.rfftfreq(n_fft, d=1.0 / sr)  # librosa.fft_frequencies
@@ -184,11 +187,12 @@ def _spectral_shape(power, sr, n_fft):
     # make a (near) pure tone's variance slightly negative, hence the clip.
     variance = second / norm - 2.0 * centroid * centroid + centroid**2 * (total / norm)
     bandwidth = np.sqrt(np.maximum(variance, 0.0))
-    cumulative = np.cumsum(magnitude, axis=1)
+    cumulative = np.cumsum(magnitude, axis=1, out=magnitude)
     # first bin where the cumulative magnitude reaches 85 % of the total
     below = cumulative < _ROLL_PERCENT * cumulative[:, -1:]
     rolloff = freq[np.count_nonzero(below, axis=1)]
-    thresholded = np.maximum(_AMIN, power, out=magnitude)  # reuse the buffer
+    del below, cumulative, magnitude
+    thresholded = np.maximum(_AMIN, power, out=power)
     arithmetic = thresholded.mean(axis=1)
     geometric = np.exp(np.log(thresholded, out=thresholded).mean(axis=1))
     flatness = geometric / arithmetic

@@ -1,0 +1,187 @@
+"""Batched AudioFeatureExtractor against a plain per-clip librosa loop.
+
+On the FSDD recordings (all 3,000 clips from ``../shared/data``; 600 with
+``--quick``), computing the default features (20 MFCCs, their deltas and six
+spectral features, each pooled to mean and std: 92 columns at 16 kHz), times
+
+- the candidate: ``AudioFeatureExtractor(n_jobs=1).transform(paths)``, which
+  reads each file, resamples it to 16 kHz, then frames a whole batch of clips
+  at once (one FFT, one mel product, one DCT per batch);
+- the baseline: a loop over clips, each read with ``soundfile.read``,
+  resampled with ``librosa.resample`` (soxr_hq, as the extractor) and passed
+  to ``librosa.feature.mfcc``, ``delta``, ``spectral_centroid``,
+  ``spectral_bandwidth``, ``spectral_rolloff``, ``spectral_flatness``,
+  ``zero_crossing_rate`` and ``rms`` with the same frame sizes, then pooled
+  with numpy; the SAME 92 features;
+- the floors: reading the files alone (``soundfile.read``), and reading plus
+  resampling, which both sides pay and no batching removes.
+
+Both sides run single-threaded (``n_jobs=1`` and BLAS limited to one thread
+with threadpoolctl), in the same process, after a warm-up on a few clips
+(librosa's first calls compile and cache). The ratio is
+``candidate / baseline`` (target <= 0.1, i.e. at least 10x faster); the
+largest relative difference between the two outputs is printed (the
+extractor returns float32, so ~1e-7 is expected).
+
+Run: ``python benchmarks/bench_audio.py [--n-clips 3000] [--repeats 1]``.
+"""
+
+import argparse
+import os
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+RECORDINGS = Path(__file__).resolve().parents[2] / "shared" / "data" / "fsdd"
+RECORDINGS = RECORDINGS / "recordings"
+SR = 16000
+N_FFT, HOP = 400, 160  # AudioFeatureExtractor's 25 ms / 10 ms at 16 kHz
+TARGET = 0.1
+
+
+def clip_paths(n_clips):
+    """Up to ``n_clips`` FSDD paths, spread over digits and speakers."""
+    if not RECORDINGS.is_dir():
+        raise SystemExit(f"FSDD recordings not found at {RECORDINGS}")
+    files = sorted(RECORDINGS.glob("*.wav"))
+    picks = np.linspace(0, len(files) - 1, min(n_clips, len(files))).astype(int)
+    return [str(files[i]) for i in picks]
+
+
+def per_clip_librosa(paths):
+    """The plain loop: read, resample and call librosa.feature.* per clip."""
+    import librosa
+    import soundfile
+
+    kw = {"n_fft": N_FFT, "hop_length": HOP, "win_length": N_FFT}
+    rows = []
+    for path in paths:
+        y, rate = soundfile.read(path, dtype="float64")
+        y = librosa.resample(y, orig_sr=rate, target_sr=SR)
+        mfcc = librosa.feature.mfcc(y=y, sr=SR, n_mfcc=20, n_mels=40, **kw)
+        delta = librosa.feature.delta(mfcc)
+        spectral = np.vstack(
+            [
+                librosa.feature.spectral_centroid(y=y, sr=SR, **kw),
+                librosa.feature.spectral_bandwidth(y=y, sr=SR, **kw),
+                librosa.feature.spectral_rolloff(y=y, sr=SR, **kw),
+                librosa.feature.spectral_flatness(y=y, **kw),
+                librosa.feature.zero_crossing_rate(
+                    y, frame_length=N_FFT, hop_length=HOP
+                ),
+                librosa.feature.rms(y=y, frame_length=N_FFT, hop_length=HOP),
+            ]
+        )
+        # the extractor's layout: family, then statistic, then coefficient
+        rows.append(
+            np.concatenate(
+                [
+                    f(block, axis=1)
+                    for block in (mfcc, delta, spectral)
+                    for f in (np.mean, np.std)
+                ]
+            )
+        )
+    return np.asarray(rows, dtype=np.float32)
+
+
+def read_only(paths, resample=False):
+    import librosa
+    import soundfile
+
+    for path in paths:
+        y, rate = soundfile.read(path, dtype="float64")
+        if resample:
+            librosa.resample(y, orig_sr=rate, target_sr=SR)
+
+
+def _timed(func, *args):
+    start = time.perf_counter()
+    result = func(*args)
+    return time.perf_counter() - start, result
+
+
+def run(quick=False, n_clips=None, repeats=1):
+    """Time both sides; return the benchmark row (see benchmarks/run.py)."""
+    from threadpoolctl import threadpool_limits
+
+    from sklearn_mbm.audio import AudioFeatureExtractor
+
+    paths = clip_paths(n_clips or (600 if quick else 3000))
+    extractor = AudioFeatureExtractor(sr=SR, n_jobs=1).fit(paths)
+    with threadpool_limits(limits=1), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        # warm-up: librosa's first calls (resampler, caches), our first batch
+        per_clip_librosa(paths[:20])
+        extractor.transform(paths[:20])
+        read_only(paths[:20], resample=True)
+        base_times, cand_times = [], []
+        for _ in range(repeats):  # alternate, best of `repeats`
+            seconds, baseline = _timed(per_clip_librosa, paths)
+            base_times.append(seconds)
+            seconds, candidate = _timed(extractor.transform, paths)
+            cand_times.append(seconds)
+        read_s = min(_timed(read_only, paths)[0] for _ in range(max(repeats, 2)))
+        read_resample_s = min(
+            _timed(read_only, paths, True)[0] for _ in range(max(repeats, 2))
+        )
+    base_s, cand_s = min(base_times), min(cand_times)
+    difference = np.abs(candidate.astype(np.float64) - baseline)
+    scale = np.abs(baseline.astype(np.float64))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = np.where(difference == 0, 0.0, difference / scale)
+    column_relative = difference.max(axis=0) / np.maximum(scale.max(axis=0), 1e-30)
+    return {
+        "baseline": "per-clip librosa.feature calls",
+        "candidate": "AudioFeatureExtractor.transform",
+        "baseline_s": base_s,
+        "candidate_s": cand_s,
+        "ratio": cand_s / base_s,
+        "target": TARGET,
+        "speedup": base_s / cand_s,
+        "n_clips": len(paths),
+        "n_features": candidate.shape[1],
+        "read_s": read_s,
+        "read_resample_s": read_resample_s,
+        "max_rel_diff": float(relative.max()),
+        "max_rel_diff_per_feature_scale": float(column_relative.max()),
+        "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-clips", type=int, default=3000)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--quick", action="store_true", help="600 clips")
+    args = parser.parse_args()
+    row = run(
+        quick=args.quick,
+        n_clips=600 if args.quick else args.n_clips,
+        repeats=args.repeats,
+    )
+    n = row["n_clips"]
+    print(f"{n} FSDD clips -> {row['n_features']} features each, n_jobs=1")
+    print(
+        f"baseline  per-clip librosa loop : {row['baseline_s']:7.2f} s "
+        f"({1e3 * row['baseline_s'] / n:.2f} ms/clip)"
+    )
+    print(
+        f"candidate AudioFeatureExtractor : {row['candidate_s']:7.2f} s "
+        f"({1e3 * row['candidate_s'] / n:.2f} ms/clip)"
+    )
+    print(f"floor: soundfile.read alone     : {row['read_s']:7.2f} s")
+    print(f"floor: read + resample to 16 kHz: {row['read_resample_s']:7.2f} s")
+    print(f"speedup: {row['speedup']:.1f}x (target >= {1 / TARGET:g}x)")
+    print(
+        f"max relative difference: {row['max_rel_diff']:.2e} elementwise, "
+        f"{row['max_rel_diff_per_feature_scale']:.2e} of each feature's scale"
+    )
+    print(f"load average (1 min): {row['load_average']}")
+    print(f"ratio candidate / baseline: {row['ratio']:.3f} (target <= {TARGET})")
+
+
+if __name__ == "__main__":
+    main()
