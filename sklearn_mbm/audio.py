@@ -38,8 +38,10 @@ from sklearn_mbm._io import (
 
 __all__ = ["AudioFeatureExtractor"]
 
-# Cells loaded (in n_jobs threads) before their features are computed.
-_LOAD_BATCH = 256
+# Cells read per round (in n_jobs threads). Loaded clips wait until they fill
+# a frame batch, so memory holds at most one batch plus one round of clips,
+# however long the clips and however many.
+_LOAD_CHUNK = 32
 # Frames per feature batch (about 40 FSDD clips): bounds memory to a few
 # arrays of 2048 x n_fft float64 (6.5 MB each at 25 ms / 16 kHz) whatever the
 # number of clips. Larger batches were no faster: these stay in cache.
@@ -313,24 +315,36 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
         # n_jobs also caps BLAS threads (the mel product): more threads than
         # asked for only contend with the FFTs and with other processes.
         limits = threadpool_limits(limits=n_threads, user_api="blas")
+        rows, clips, n_frames = [], [], 0
+
+        def flush():
+            for batch in self._frame_batches(clips):
+                output[[rows[i] for i in batch]] = self._pooled_features(
+                    [clips[i] for i in batch], window, mel_basis, n_threads
+                )[:, order]
+            rows.clear()
+            clips.clear()
+
         try:
-            for start in range(0, len(cells), _LOAD_BATCH):
-                indices = range(start, min(start + _LOAD_BATCH, len(cells)))
+            for start in range(0, len(cells), _LOAD_CHUNK):
+                indices = range(start, min(start + _LOAD_CHUNK, len(cells)))
                 loaded = list((pool.map if pool else map)(load, indices))
-                rows, clips = [], []
                 for index, (waveform, error) in zip(indices, loaded):
                     if error is None:
                         rows.append(index)
                         clips.append(waveform)
+                        n_frames += count_frames(
+                            waveform.shape[0], self.n_fft_, self.hop_length_
+                        )
                     elif self.on_error == "raise":
                         raise error
                     else:  # warn in the main thread, in sample order
                         warnings.warn(str(error), CellLoadWarning, stacklevel=2)
-                for batch in self._frame_batches(clips):
-                    output[[rows[i] for i in batch]] = self._pooled_features(
-                        [clips[i] for i in batch], window, mel_basis, n_threads
-                    )[:, order]
+                if n_frames >= _FRAME_BATCH:
+                    flush()
+                    n_frames = 0
                 progress.update(len(indices))
+            flush()
         finally:
             limits.restore_original_limits()
             progress.close()
