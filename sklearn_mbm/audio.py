@@ -170,6 +170,12 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
     centroid, bandwidth and roll-off of 0 and a flatness of 1, as librosa).
     Statistics are taken over each clip's own frames, never over padding.
 
+    Clips are read in small rounds (in ``n_jobs`` threads) and their features
+    computed per batch of about 2,000 frames, so memory stays bounded whatever
+    the number of clips. Inside a batch the clips are laid out on one
+    hop-aligned signal, so all frames form one strided view; the batch needs a
+    single FFT, mel product and DCT, not one librosa call per clip and feature.
+
     Output columns are grouped by family, then statistic, then coefficient:
     ``mfcc0_mean ... mfcc19_mean, mfcc0_std, ..., delta_mfcc0_mean, ...``.
 

@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 import scipy.signal
 import soundfile
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
@@ -526,3 +528,28 @@ def test_in_a_pipeline_and_grid_search():
     )
     search.fit(X, y)
     assert search.best_score_ > 0.7  # "zero" and "one" are easy to tell apart
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    lengths=st.lists(st.integers(1, 2500), min_size=1, max_size=6),
+    scales=st.lists(
+        st.sampled_from([0.0, 1e-6, 1e-3, 1.0, 300.0]), min_size=6, max_size=6
+    ),
+    seed=st.integers(0, 2**16),
+)
+def test_batch_rows_equal_single_clips(lengths, scales, seed):
+    """Property: a clip's row does not depend on its neighbours in the batch."""
+    rng = np.random.default_rng(seed)
+    clips = [rng.standard_normal(n) * scale for n, scale in zip(lengths, scales)]
+    extractor = AudioFeatureExtractor(
+        input_sr=SR,
+        features=("mfcc", "delta", "delta2", "spectral", "logmel"),
+        stats=ALL_STATS,
+    )
+    together = extractor.fit_transform(clips)
+    assert np.isfinite(together).all()
+    for row, clip in zip(together, clips):
+        np.testing.assert_allclose(
+            row, extractor.transform([clip])[0], rtol=1e-6, atol=1e-6
+        )
