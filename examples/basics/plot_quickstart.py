@@ -63,12 +63,11 @@ extractors = {
 # Fuse them
 # ---------
 # :class:`~sklearn_mbm.FusionTransformer` routes each column to its
-# extractor, normalises each block and concatenates the blocks. With
-# ``normalize="block"`` every block has the same energy whatever its width, so
-# equal weights mean equal say.
+# extractor, standardises each block's features (``normalize="standard"``,
+# the default) and concatenates the blocks. Every modality has weight 1 here;
+# the next examples tune the weights.
 fusion = FusionTransformer(
-    [(name, extractor, name) for name, extractor in extractors.items()],
-    normalize="block",
+    [(name, extractor, name) for name, extractor in extractors.items()]
 )
 model = make_pipeline(fusion, LogisticRegression(max_iter=2000))
 
@@ -82,7 +81,7 @@ groups = X["speaker"]
 scores = {}
 for name, extractor in extractors.items():
     unimodal = make_pipeline(
-        FusionTransformer([(name, extractor, name)], normalize="block"),
+        FusionTransformer([(name, extractor, name)]),
         LogisticRegression(max_iter=2000),
     )
     scores[name] = cross_val_score(unimodal, X, y, cv=cv, groups=groups)

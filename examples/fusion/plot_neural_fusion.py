@@ -38,7 +38,7 @@ from sklearn_mbm import (
 digits = load_av_digits()
 X, y = digits.data, digits.target
 # The smoke tests set SKLEARN_MBM_EXAMPLE_FAST=1 to run on a subsample with
-# few epochs.
+# few epochs (and, for such tiny runs, without compiling the training step).
 FAST = os.environ.get("SKLEARN_MBM_EXAMPLE_FAST") == "1"
 if FAST:
     keep = np.random.RandomState(0).permutation(len(y))[:150]
@@ -73,6 +73,7 @@ model = NeuralFusionClassifier(
     hidden_units=(64,),
     epochs=epochs,
     random_state=0,
+    run_eagerly=FAST,
 )
 model.fit(X_train, y_train)
 print(f"learned fusion: held-out accuracy {model.score(X_test, y_test):.3f}")
@@ -99,6 +100,7 @@ for fusion in ("attention", "concat"):
         hidden_units=(64,),
         epochs=epochs,
         random_state=0,
+        run_eagerly=FAST,
     ).fit(X_train, y_train)
     print(f"{fusion:>9} fusion: accuracy {other.score(X_test, y_test):.3f}")
     if other.fusion_weights_ is not None:
