@@ -207,8 +207,9 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
         Train with Keras's eager execution instead of a compiled
         ``tf.function``. Each step is slower, but the roughly one second of
         graph tracing per fit is skipped: worth it only for tiny data sets
-        and few epochs (tests, smoke runs). Prediction always runs eagerly
-        in batches.
+        and few epochs (tests, smoke runs). The same choice applies to
+        prediction: False traces one inference function per fitted model
+        (on its first call), True calls the model eagerly.
 
     Attributes
     ----------
@@ -748,6 +749,7 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
             verbose=self.verbose,
         )
         self.model_ = model
+        self._predict_fn = self._make_predict_function()
         self.history_ = {
             key: [float(v) for v in values] for key, values in history.history.items()
         }
@@ -769,11 +771,38 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
                 for key, value in features.items()
             }
 
+    def _make_predict_function(self):
+        """``f(batch) -> probabilities`` for a dict of input tensors.
+
+        Compiled: one ``tf.function`` whose batch dimension is unknown, so
+        batches of any size share a single trace (``model.predict`` would
+        retrace per model and per last-batch size, with warnings). Eager
+        (``run_eagerly=True``): a plain call, no trace. Built in ``fit`` and
+        on unpickling, traced lazily on first use, so ``predict`` leaves the
+        estimator's ``__dict__`` unchanged.
+        """
+        model = self.model_
+        if self.run_eagerly:
+
+            def predict(batch):
+                return model(batch, training=False)
+
+            return predict
+        tf = _keras.import_tensorflow()
+        signature = {
+            tensor.name: tf.TensorSpec((None, *tensor.shape[1:]), tensor.dtype)
+            for tensor in model.inputs
+        }
+
+        @tf.function(input_signature=[signature])
+        def predict(batch):
+            return model(batch, training=False)
+
+        return predict
+
     def _predict_inputs(self, inputs, present):
-        # Eager calls in batches: no per-model tf.function trace (which costs
-        # more than the forward pass on small data) and no retracing warnings.
         out = [
-            np.asarray(self.model_(batch, training=False))
+            np.asarray(self._predict_fn(batch))
             for batch in self._batches(inputs, present)
         ]
         return np.concatenate(out, axis=0).astype(np.float64)
@@ -882,6 +911,7 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
             # live TensorFlow objects and works in a fresh process.
             state = dict(state)
             state["model_"] = _keras.model_to_bytes(state["model_"])
+        state.pop("_predict_fn", None)  # a tf.function; rebuilt on unpickling
         return state
 
     def __setstate__(self, state):
@@ -891,6 +921,8 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
                 state["model_"], custom_objects=custom_objects()
             )
         super().__setstate__(state)
+        if "model_" in state:
+            self._predict_fn = self._make_predict_function()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -526,6 +526,14 @@ def test_no_state_leaks_across_fits():
     assert len(clf.model_.weights) == n_weights
     # old models are garbage: only this estimator's model stays alive
     assert live_keras_models() <= baseline
+    # the compiled path: traced train and predict functions die with their
+    # model too
+    clf.set_params(run_eagerly=False)
+    clf.fit(X, y).predict(X)
+    baseline = live_keras_models()
+    clf.fit(X, y).predict(X)
+    assert live_keras_models() <= baseline
+    assert [layer.name for layer in clf.model_.layers] == names
 
 
 # --------------------------------------------------------------------------
