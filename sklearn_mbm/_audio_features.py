@@ -17,6 +17,7 @@ checks it on real recordings.
 """
 
 import functools
+import math
 
 import numpy as np
 import scipy.fft
@@ -138,9 +139,8 @@ def frame_features(
     if "spectral" in families:
         # last use of `power`: _spectral_shape overwrites it
         shape = np.column_stack(_spectral_shape(power, sr, n_fft))[rows]
-        frame_starts = rows * hop_length
         zcr = _zero_crossing_rate(
-            signal, clip_starts, lengths, pad, frame_starts, n_fft
+            signal, clip_starts, lengths, pad, rows * hop_length, hop_length, n_fft
         )
         # librosa.feature.rms(y=...) frames the zero-padded clip, unwindowed;
         # summing over the strided view of every grid frame avoids a copy.
@@ -197,13 +197,23 @@ def _spectral_shape(power, sr, n_fft):
     del below, cumulative, magnitude
     thresholded = np.maximum(_AMIN, power, out=power)
     arithmetic = thresholded.mean(axis=1)
-    geometric = np.exp(np.log(thresholded, out=thresholded).mean(axis=1))
+    # mean(log(x)) from x = m * 2**e: the logs of products of the mantissas
+    # plus the sum of the exponents; a few logs per frame instead of one per
+    # bin, exact to ~1e-14. Mantissas lie in [0.5, 1), so a product of 512
+    # stays above 0.5**512 ~ 1e-154: no underflow.
+    mantissa, exponent = np.frexp(thresholded)
+    log_sum = exponent.sum(axis=1) * np.log(2.0)
+    for start in range(0, mantissa.shape[1], 512):
+        log_sum += np.log(mantissa[:, start : start + 512].prod(axis=1))
+    geometric = np.exp(log_sum / thresholded.shape[1])
     flatness = geometric / arithmetic
     return centroid, bandwidth, rolloff, flatness
 
 
-def _zero_crossing_rate(signal, clip_starts, lengths, pad, frame_starts, n_fft):
-    """``librosa.feature.zero_crossing_rate`` of each frame, via a cumsum.
+def _zero_crossing_rate(
+    signal, clip_starts, lengths, pad, frame_starts, hop_length, n_fft
+):
+    """``librosa.feature.zero_crossing_rate`` of each frame, from block sums.
 
     librosa pads with the edge samples (not zeros) here, so each clip's pads
     take the sign of its first / last sample. A frame starting at ``a``
@@ -216,9 +226,24 @@ def _zero_crossing_rate(signal, clip_starts, lengths, pad, frame_starts, n_fft):
     last = clip_starts + lengths - 1
     negative[clip_starts[:, None] - pad + steps] = negative[clip_starts][:, None]
     negative[last[:, None] + 1 + steps] = negative[last][:, None]
-    crossings = np.zeros(signal.shape[0], dtype=np.int32)
-    np.cumsum(negative[1:] != negative[:-1], out=crossings[1:])
-    return (crossings[frame_starts + n_fft - 1] - crossings[frame_starts]) / n_fft
+    changes = np.zeros(signal.shape[0], dtype=np.int8)  # changes[j]: j-1 -> j
+    np.not_equal(negative[1:], negative[:-1], out=changes[1:].view(bool))
+    # Frames start on multiples of hop_length and span n_fft samples: both
+    # are whole numbers of blocks of gcd(n_fft, hop_length) samples (400 and
+    # 160 -> blocks of 80), so a frame's count is a sum of a few block sums.
+    block = math.gcd(n_fft, hop_length)
+    span = n_fft // block
+    if span <= 32:
+        block_sums = changes.reshape(-1, block).sum(axis=1, dtype=np.int64)
+        first = frame_starts // block
+        count = block_sums[first]
+        for k in range(1, span):
+            count += block_sums[first + k]
+        count -= changes[frame_starts]  # the change entering the frame
+    else:  # many small blocks: a running count is cheaper
+        cumulative = np.cumsum(changes, dtype=np.int64)
+        count = cumulative[frame_starts + n_fft - 1] - cumulative[frame_starts]
+    return count / n_fft
 
 
 @functools.lru_cache(maxsize=16)

@@ -571,8 +571,11 @@ def load_audio_cell(cell, index, sr, input_sr=None):
     ------
     ValueError
         Missing cell (None/NaN), unreadable or truncated audio, wrong number
-        of dimensions, empty waveform, NaN/inf or absurdly large samples,
-        invalid sample rate, or a bare waveform without ``input_sr``.
+        of dimensions, empty waveform, NaN/inf or absurdly large samples
+        (beyond 1e12), invalid sample rate, rates more than 256 times apart
+        (surely a wrong rate), or a bare waveform without ``input_sr``.
+        Files that cannot be opened for another reason (permissions) also
+        give a ValueError. The underlying soundfile/soxr error is chained.
     TypeError
         A cell of an unsupported type or dtype.
     FileNotFoundError

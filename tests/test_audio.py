@@ -124,6 +124,28 @@ def test_pooled_features_match_librosa(clips, family):
     np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-7)
 
 
+@pytest.mark.parametrize("sr", [8000, 22050])
+def test_other_rates_match_librosa(sr):
+    """Other frame sizes: 200/80 samples at 8 kHz; 551/220 at 22.05 kHz (odd
+    n_fft, and frame sizes with no common block: the ZCR's fallback path)."""
+    extractor = AudioFeatureExtractor(
+        sr=sr, n_mels=32, features=("mfcc", "delta", "spectral"), stats=ALL_STATS
+    )
+    ours = extractor.fit_transform(FILES[:3])
+    n_fft, hop = extractor.n_fft_, extractor.hop_length_
+    expected = []
+    for path in FILES[:3]:
+        y, rate = soundfile.read(path, dtype="float64")
+        y = librosa.resample(y, orig_sr=rate, target_sr=sr)
+        frames = librosa_frames(y, sr=sr, n_fft=n_fft, hop=hop, n_mels=32)
+        expected.append(
+            np.concatenate(
+                [pooled(frames[f], ALL_STATS) for f in ("mfcc", "delta", "spectral")]
+            )
+        )
+    np.testing.assert_allclose(ours, np.array(expected), rtol=1e-4, atol=1e-7)
+
+
 def test_frame_features_match_librosa_exactly(clips):
     """Frame-level features equal librosa's to float64 rounding, per clip."""
     rng = np.random.default_rng(0)
