@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+# Long-running, but run in CI like every test (see pyproject markers).
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[1]
 DOC_EXTENSIONS = ("sphinx", "numpydoc", "sphinx_gallery", "pydata_sphinx_theme")
 GENERATED = ("_build", "generated", "auto_examples", "sg_execution_times.rst")

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+# Long-running, but run in CI like every test (see pyproject markers).
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((REPO / "examples").glob("**/plot_*.py"))
 
