@@ -74,3 +74,20 @@ def test_docs_build_without_warnings(tmp_path):
         "generated/sklearn_mbm.fusion.FusionTransformer.html",
     ):
         assert (out / page).is_file(), f"{page} was not built"
+
+
+def test_api_reference_lists_every_public_name():
+    """docs/api.rst has an autosummary entry for each public name."""
+    import sklearn_mbm
+    import sklearn_mbm.inspection
+    import sklearn_mbm.plotting
+
+    api = (REPO / "docs" / "api.rst").read_text(encoding="utf-8")
+    entries = {
+        line.strip().rsplit(".", 1)[-1]
+        for line in api.splitlines()
+        if line.startswith("   ") and "." in line and not line.strip().startswith(":")
+    }
+    public = {name for name in sklearn_mbm.__all__ if name != "__version__"}
+    public |= set(sklearn_mbm.inspection.__all__) | set(sklearn_mbm.plotting.__all__)
+    assert public - entries == set(), "missing from docs/api.rst"
