@@ -261,6 +261,11 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
     ``fit`` builds a fresh Keras model with fixed layer names; nothing is
     shared between fits. Pickling stores the model as ``.keras`` bytes.
 
+    The learned fusion weights move at the optimiser's pace: Adam changes
+    each logit by about ``learning_rate`` per step at most, so after a short
+    training (or with early stopping) they stay close to ``1 / k``. Read
+    them as a ranking of the modalities, not as calibrated shares.
+
     Examples
     --------
     >>> import numpy as np

@@ -381,9 +381,10 @@ def test_fine_tune_image_backbone():
 
 
 def test_reproducible_with_random_state():
-    # the default compiled path, with dropout, shuffling and a validation split
+    # the default compiled path, with dropout and shuffling (the seeded
+    # validation split is checked in test_early_stopping_restores_best_weights)
     X, y = signal_noise(n=48)
-    first = tiny(run_eagerly=False, dropout=0.2, early_stopping=True, epochs=2)
+    first = tiny(run_eagerly=False, dropout=0.2, epochs=2)
     first.fit(X, y)
     second = clone(first).fit(X, y)
     assert first.history_ == second.history_
@@ -591,9 +592,10 @@ _MINIBATCH_SGD = (
     "Training is mini-batch gradient descent from a random init: weighting a "
     "sample by k is not the same as repeating it k times (repeats change the "
     "batches, the number of steps per epoch and the shuffling), so the "
-    "probabilities differ beyond the check's 1e-7 tolerance. Integer-free "
-    "weighting is tested instead: class_weight equals the matching "
-    "sample_weight exactly (test_class_weight_equals_sample_weight)."
+    "probabilities differ beyond the check's 1e-7 tolerance. Weighting is "
+    "tested instead by test_class_weight_equals_sample_weight (class_weight "
+    "and the matching sample_weight give the same model) and by "
+    "test_class_weight_shifts_predictions."
 )
 
 
