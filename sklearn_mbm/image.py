@@ -510,21 +510,51 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
     # pickling: Keras models travel as .keras bytes
     # ------------------------------------------------------------------
 
+    # The fitted Keras model is stored as ``_model`` behind the ``model_``
+    # property, and pickles as ``.keras`` bytes that are rebuilt on first use:
+    # a fitted extractor loaded from FusionTransformer's cache (or shipped to a
+    # worker) whose output is already known never pays for rebuilding it.
+    @property
+    def model_(self):
+        """The fitted Keras model, or None for ``"pixels"``."""
+        state = self.__dict__
+        if "_model_bytes" in state:
+            from sklearn_mbm._keras import model_from_bytes
+
+            state["_model"] = model_from_bytes(state.pop("_model_bytes"))
+        try:
+            return state["_model"]
+        except KeyError:
+            raise AttributeError(
+                f"'{type(self).__name__}' object has no attribute 'model_'"
+            ) from None
+
+    @model_.setter
+    def model_(self, value):
+        self.__dict__.pop("_model_bytes", None)
+        self.__dict__.pop("_predict_fn", None)
+        self.__dict__["_model"] = value
+
     def __getstate__(self):
         # a copy: object.__getstate__ returns the instance's own __dict__
         state = dict(super().__getstate__())
         state.pop("_predict_fn", None)
         models = {}
-        for key in ("backbone", "model_"):
-            value = state.get(key)
-            if _is_keras_model(value):
+        if _is_keras_model(state.get("backbone")):
+            from sklearn_mbm._keras import model_to_bytes
+
+            models["backbone"] = model_to_bytes(state["backbone"])
+            state["backbone"] = None
+        if "_model_bytes" in state:  # never rebuilt since unpickling
+            models["model_"] = state.pop("_model_bytes")
+        elif _is_keras_model(state.get("_model")):
+            if state["_model"] is self.backbone:
+                models["model_"] = "backbone"  # one copy serves both
+            else:
                 from sklearn_mbm._keras import model_to_bytes
 
-                if key == "model_" and value is self.backbone:
-                    models[key] = "backbone"  # one copy serves both
-                else:
-                    models[key] = model_to_bytes(value)
-                state[key] = None
+                models["model_"] = model_to_bytes(state["_model"])
+            state.pop("_model")
         if models:
             state["_keras_models"] = models
         return state
@@ -532,14 +562,14 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
     def __setstate__(self, state):
         state = dict(state)
         models = state.pop("_keras_models", {})
-        for key in ("backbone", "model_"):
-            data = models.get(key)
-            if isinstance(data, bytes):
-                from sklearn_mbm._keras import model_from_bytes
+        if isinstance(models.get("backbone"), bytes):
+            from sklearn_mbm._keras import model_from_bytes
 
-                state[key] = model_from_bytes(data)
+            state["backbone"] = model_from_bytes(models["backbone"])
         if models.get("model_") == "backbone":
-            state["model_"] = state["backbone"]
+            state["_model"] = state["backbone"]
+        elif isinstance(models.get("model_"), bytes):
+            state["_model_bytes"] = models["model_"]
         super().__setstate__(state)
 
 
