@@ -508,7 +508,8 @@ def _resize_array(data, size):
 
 # Integer PCM dtypes accepted as waveforms, with the divisor that maps them
 # onto [-1, 1) exactly as libsndfile maps PCM files to float.
-_AUDIO_PCM_DIVISORS = {"int8": 2.0**7, "int16": 2.0**15, "int32": 2.0**31}
+# Keys are dtype.str without the byte order ("i2" is int16), a fast look-up.
+_AUDIO_PCM_DIVISORS = {"i1": 2.0**7, "i2": 2.0**15, "i4": 2.0**31}
 
 # A 2-D waveform's channel axis is its shorter one; more channels than this
 # means the array is not audio (an image, a stack of clips, ...).
@@ -653,13 +654,15 @@ def _as_waveform(data, index, cell):
         raise TypeError(
             cell_error_message(index, cell, f"the waveform is not an array: {exc}")
         ) from exc
-    kind, name = array.dtype.kind, array.dtype.name
-    if kind == "f":
+    kind, code = array.dtype.kind, array.dtype.str[1:]
+    if array.dtype == np.float64:
+        waveform = array
+    elif kind == "f":
         with np.errstate(over="ignore"):  # float128 overflow is caught below
-            waveform = array.astype(np.float64, copy=False)
-    elif name in _AUDIO_PCM_DIVISORS:
-        waveform = array / _AUDIO_PCM_DIVISORS[name]
-    elif name == "uint8":
+            waveform = array.astype(np.float64)
+    elif code in _AUDIO_PCM_DIVISORS:
+        waveform = array / _AUDIO_PCM_DIVISORS[code]
+    elif code == "u1":
         waveform = (array.astype(np.float64) - 128.0) / 128.0
     elif kind in "iu":
         raise TypeError(
@@ -725,6 +728,11 @@ def _check_samples(waveform, index, cell):
     """Refuse empty waveforms and NaN, inf or absurdly large samples."""
     if waveform.size == 0:
         raise ValueError(cell_error_message(index, cell, "empty waveform (0 samples)."))
+    # min and max propagate NaN and reach +-inf: two passes, no temporaries,
+    # and the usual (clean) clip needs nothing more.
+    low, high = float(waveform.min()), float(waveform.max())
+    if -_AUDIO_MAX_ABS_SAMPLE <= low and high <= _AUDIO_MAX_ABS_SAMPLE:
+        return waveform
     finite = np.isfinite(waveform)
     if not finite.all():
         n_bad = int(waveform.size - np.count_nonzero(finite))
