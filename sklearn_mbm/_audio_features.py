@@ -190,8 +190,11 @@ def _spectral_shape(power, sr, n_fft):
     # make a (near) pure tone's variance slightly negative, hence the clip.
     variance = second / norm - 2.0 * centroid * centroid + centroid**2 * (total / norm)
     bandwidth = np.sqrt(np.maximum(variance, 0.0))
-    rolloff = freq[_rolloff_bins(magnitude)]
-    del magnitude
+    cumulative = np.cumsum(magnitude, axis=1, out=magnitude)
+    # first bin where the cumulative magnitude reaches 85 % of the total
+    below = cumulative < _ROLL_PERCENT * cumulative[:, -1:]
+    rolloff = freq[np.count_nonzero(below, axis=1)]
+    del below, cumulative, magnitude
     thresholded = np.maximum(_AMIN, power, out=power)
     arithmetic = thresholded.mean(axis=1)
     # mean(log(x)) from x = m * 2**e: the logs of products of the mantissas
@@ -205,34 +208,6 @@ def _spectral_shape(power, sr, n_fft):
     geometric = np.exp(log_sum / thresholded.shape[1])
     flatness = geometric / arithmetic
     return centroid, bandwidth, rolloff, flatness
-
-
-def _rolloff_bins(magnitude, width=8):
-    """First bin where the cumulative magnitude reaches 85 % of the total.
-
-    librosa's ``spectral_rolloff`` takes a cumulative sum over every bin; a
-    row-wise cumsum is slow, so this sums blocks of ``width`` bins, finds the
-    block where the threshold is crossed, and accumulates only inside it.
-    The sums are the same up to the order of additions (~1e-16 relative).
-    Silent frames give bin 0, as in librosa.
-    """
-    n_rows, n_bins = magnitude.shape
-    n_full = n_bins // width
-    blocks = magnitude[:, : n_full * width].reshape(n_rows, n_full, width).sum(axis=2)
-    if n_bins % width:
-        blocks = np.column_stack([blocks, magnitude[:, n_full * width :].sum(axis=1)])
-    block_cumulative = np.cumsum(blocks, axis=1)
-    threshold = _ROLL_PERCENT * block_cumulative[:, -1]
-    block = np.count_nonzero(block_cumulative < threshold[:, None], axis=1)
-    block = np.minimum(block, blocks.shape[1] - 1)  # rounding at the very top
-    row = np.arange(n_rows)
-    before = np.where(block > 0, block_cumulative[row, block - 1], 0.0)
-    columns = block[:, None] * width + np.arange(width)
-    inside = magnitude[row[:, None], np.minimum(columns, n_bins - 1)]
-    inside[columns >= n_bins] = 0.0  # the last block may be short
-    partial = before[:, None] + np.cumsum(inside, axis=1)
-    reached = np.count_nonzero(partial < threshold[:, None], axis=1)
-    return np.minimum(block * width + reached, n_bins - 1)
 
 
 def _zero_crossing_rate(
