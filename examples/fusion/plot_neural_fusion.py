@@ -110,11 +110,13 @@ for fusion in ("attention", "concat"):
 # %%
 # The learned weights play the role of the grid-searched weights of
 # :ref:`sphx_glr_auto_examples_fusion_plot_tune_fusion_weights.py`, at the
-# cost of one training run instead of one fit per candidate. They are not on
-# the same scale: here a weight multiplies a learned projection, whose norm
-# the network also adapts, so read them as the network's mix rather than as
-# a measure of each modality's information (for that, see
-# :func:`~sklearn_mbm.inspection.modality_importance`).
+# cost of one training run instead of one fit per candidate. They move at the
+# optimiser's pace (Adam changes each logit by about ``learning_rate`` per
+# step), so after a short training they stay close to 1/3: read them as a
+# ranking of the modalities, not as calibrated shares. They also multiply
+# learned projections whose norms the network adapts too. To measure how much
+# the model relies on each modality, use
+# :func:`~sklearn_mbm.inspection.modality_importance`.
 #
 # ``NeuralFusionClassifier`` is a scikit-learn classifier: it clones, pickles,
 # and works in ``cross_val_score`` or ``GridSearchCV`` (for instance over
