@@ -61,6 +61,24 @@ MAIN_LABELS = {
     ),
     "audio": ("per-clip librosa.feature calls", "AudioFeatureExtractor.transform"),
 }
+# Labels and measurement keys for run() results that do not name them.
+RUN_LABELS = {
+    "cache": {
+        "baseline": "cross_validate of one weight candidate",
+        "candidate": "GridSearchCV, k candidates, memory=",
+        "baseline_s": "one_cv_s",
+        "candidate_s": "grid_cached_s",
+    },
+}
+# Regexes reading (baseline seconds, candidate seconds, details) from a main().
+MAIN_VALUES = {
+    "image": {
+        "baseline_s": r"model\.predict[^:\n]*:\s*([0-9.]+) s",
+        "candidate_s": r"extractor\.transform[^:\n]*:\s*([0-9.]+) s",
+        "cpu_ratio": r"CPU seconds:.*ratio ([0-9.]+)",
+        "max_abs_diff": r"max abs difference of outputs:\s*([0-9.eE+-]+)",
+    },
+}
 STANDARD_KEYS = {
     "baseline",
     "candidate",
@@ -115,6 +133,13 @@ def run_one(name, quick):
         else:
             result = module.run(**RUN_KWARGS.get(name, {}).get(mode, {}))
         rows = _rows(name, result)
+        for row in rows.values():
+            for key, value in RUN_LABELS.get(name, {}).items():
+                if key.endswith("_s"):
+                    if value in row:
+                        row.setdefault(key, row.pop(value))
+                else:
+                    row.setdefault(key, value)
     else:  # only a main(): run it as its command line does, read its output
         argv = MAIN_ARGV.get(name, {}).get(mode, [])
         sys.argv = [module.__file__, *argv]
@@ -133,6 +158,11 @@ def run_one(name, quick):
             }
             for key, row in rows.items()
         }
+        if len(rows) == 1:
+            for key, pattern in MAIN_VALUES.get(name, {}).items():
+                match = re.search(pattern, text)
+                if match:
+                    rows[name][key] = float(match[1])
     for row in rows.values():
         row.setdefault("wall_s", time.perf_counter() - start)
     return rows
