@@ -20,9 +20,10 @@ tuned by a grid search (fusion_weight_grid), all scored by
 leave-one-speaker-out cross-validation. Prints a table of accuracy and macro
 F1 (mean ± std over folds) and saves a plot of the score across the weight
 grid. Offline: runs on the 600-record sample shipped with the package in
-under a minute. Image (pixels) and audio (MFCC statistics) features are
-extracted once per record, as those extractors learn nothing from data; the
-text TF-IDF is fitted within each training fold. Progress goes to stderr,
+under a minute. Every setting is a Pipeline of the real extractors; a shared
+FusionTransformer cache (a temporary folder) means each extractor is fitted
+once per fold and the fused runs and the weight search reuse those features.
+Progress goes to stderr,
 results to stdout. Exit status: 0 done (even if the plot was skipped), 1
 failed, 2 bad options."""
 
