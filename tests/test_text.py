@@ -76,11 +76,25 @@ def letter_stats(texts):
     return np.asarray(rows, dtype=np.float32)
 
 
+class LetterStats:
+    """``letter_stats`` as an object with a stable repr: pytest-xdist needs the
+    same test ids in every worker, and a function's repr holds its address."""
+
+    def __call__(self, texts):
+        return letter_stats(texts)
+
+    def __repr__(self):
+        return "LetterStats()"
+
+
 class CharHistogram:
     """A callable object with a parameter: counts of its letters per text."""
 
     def __init__(self, letters="aeinorstuv"):
         self.letters = letters
+
+    def __repr__(self):
+        return f"CharHistogram(letters={self.letters!r})"
 
     def __call__(self, texts):
         return np.array([[t.lower().count(c) for c in self.letters] for t in texts])
@@ -107,7 +121,7 @@ CONFIGS = {
     "tfidf_char_svd": TextFeatureExtractor(
         analyzer="char_wb", ngram_range=(2, 3), n_components=4, random_state=0
     ),
-    "callable": TextFeatureExtractor(letter_stats),
+    "callable": TextFeatureExtractor(LetterStats()),
     "callable_svd": TextFeatureExtractor(
         CharHistogram(), n_components=3, random_state=0
     ),
