@@ -32,7 +32,9 @@ def __getattr__(name):
     try:
         module_name = _LAZY_NAMES[name]
     except KeyError:
-        raise AttributeError(f"module 'sklearn_mbm' has no attribute {name!r}") from None
+        raise AttributeError(
+            f"module 'sklearn_mbm' has no attribute {name!r}"
+        ) from None
     value = getattr(importlib.import_module(module_name), name)
     globals()[name] = value  # later look-ups skip __getattr__
     return value

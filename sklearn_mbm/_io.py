@@ -15,6 +15,8 @@ import os
 
 import numpy as np
 
+from sklearn_mbm.exceptions import CellLoadWarning  # noqa: F401 (re-exported)
+
 # --------------------------------------------------------------------------
 # Common helpers
 # --------------------------------------------------------------------------
@@ -22,8 +24,6 @@ import numpy as np
 ON_ERROR_OPTIONS = ("raise", "warn")
 
 
-class CellLoadWarning(UserWarning):
-    """Warning emitted when ``on_error="warn"`` turns a bad cell into a NaN row."""
 
 
 def is_missing(cell):

@@ -122,7 +122,7 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
         What to do with a cell that cannot be loaded (missing, unreadable,
         invalid): raise a ``ValueError``, ``TypeError`` or
         ``FileNotFoundError`` naming the sample index (and path), or emit a
-        :class:`~sklearn_mbm._io.CellLoadWarning` and give that sample a row of
+        :class:`~sklearn_mbm.exceptions.CellLoadWarning` and give that sample a row of
         NaN.
 
     verbose : bool, default=False

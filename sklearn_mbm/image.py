@@ -115,7 +115,7 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
     on_error : {"raise", "warn"}, default="raise"
         What to do with a bad cell (missing, unreadable, wrong shape, ...):
         ``"raise"`` an error naming the sample index, the path and what was
-        wrong, or ``"warn"`` with a :class:`~sklearn_mbm._io.CellLoadWarning`
+        wrong, or ``"warn"`` with a :class:`~sklearn_mbm.exceptions.CellLoadWarning`
         and give that sample a row of NaN (so that
         :class:`~sklearn_mbm.FusionTransformer`'s ``missing`` policy, or an
         imputer, can handle it).

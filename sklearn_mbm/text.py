@@ -134,7 +134,7 @@ class TextFeatureExtractor(TransformerMixin, BaseEstimator):
     on_error : {"raise", "warn"}, default="raise"
         What to do with a bad cell (``None``/NaN, or not a ``str``):
         ``"raise"`` an error naming the sample index, or ``"warn"`` with a
-        :class:`~sklearn_mbm._io.CellLoadWarning` and give that sample a row of
+        :class:`~sklearn_mbm.exceptions.CellLoadWarning` and give that sample a row of
         NaN. Bad cells are left out of ``fit``. With sparse output the NaN row
         is stored explicitly (``n_features_out_`` stored values per bad row,
         which is large with ``"hashing"``); downstream estimators must handle
