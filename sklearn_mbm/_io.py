@@ -24,8 +24,6 @@ from sklearn_mbm.exceptions import CellLoadWarning  # noqa: F401 (re-exported)
 ON_ERROR_OPTIONS = ("raise", "warn")
 
 
-
-
 def is_missing(cell):
     """Return True if ``cell`` is a missing value (None, NaN, ``pd.NA``, ``NaT``).
 
@@ -56,6 +54,22 @@ def describe_cell(cell):
 def cell_error_message(index, cell, problem):
     """Build the message ``"sample 3 (path 'a/b.png'): <problem>"``."""
     return f"sample {index} ({describe_cell(cell)}): {problem}"
+
+
+def thread_count(n_jobs):
+    """Threads an extractor uses to load cells: None means 1, -1 all cores.
+
+    Unlike :func:`joblib.effective_n_jobs`, None never follows an active joblib
+    backend: inside a Dask or loky worker that already runs one task per core,
+    loading threads must not multiply by the cluster's size.
+    """
+    if n_jobs is None:
+        return 1
+    if n_jobs < 0:
+        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+    if n_jobs == 0:
+        raise ValueError("n_jobs == 0 has no meaning; use None, 1, 2, ... or -1.")
+    return int(n_jobs)
 
 
 def missing_cell_error(index):

@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import librosa
 import numpy as np
-from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -34,6 +33,7 @@ from sklearn_mbm._io import (
     CellLoadWarning,
     as_cells,
     load_audio_cell,
+    thread_count,
 )
 
 __all__ = ["AudioFeatureExtractor"]
@@ -298,7 +298,7 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         cells = as_cells(X, estimator_name=type(self).__name__)
-        n_threads = effective_n_jobs(self.n_jobs)
+        n_threads = thread_count(self.n_jobs)
         window = librosa.filters.get_window("hann", self.n_fft_, fftbins=True)
         mel_basis = librosa.filters.mel(
             sr=self.sr, n_fft=self.n_fft_, n_mels=self.n_mels

@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -20,6 +19,7 @@ from sklearn_mbm._io import (
     as_cells,
     is_missing,
     load_image_cell,
+    thread_count,
 )
 
 __all__ = ["ImageFeatureExtractor"]
@@ -110,8 +110,8 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
         number of samples.
     n_jobs : int or None, default=None
         Threads that decode and resize images. ``None`` means 1 (still one
-        batch ahead of the network) unless in a
-        :func:`joblib.parallel_config` context; ``-1`` means all CPUs.
+        batch ahead of the network), also inside a joblib or Dask worker;
+        ``-1`` means all CPUs.
     on_error : {"raise", "warn"}, default="raise"
         What to do with a bad cell (missing, unreadable, wrong shape, ...):
         ``"raise"`` an error naming the sample index, the path and what was
@@ -405,7 +405,7 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
             return None
 
         starts = range(0, n_samples, batch_size)
-        n_workers = max(1, effective_n_jobs(self.n_jobs))
+        n_workers = max(1, thread_count(self.n_jobs))
         pool = ThreadPoolExecutor(max_workers=n_workers)
 
         def submit(batch):

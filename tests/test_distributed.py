@@ -283,30 +283,20 @@ def test_verbose_extraction_under_dask(dask_client, path_records, capfd):
 def _threads_chosen(extractor, cells):
     """In a worker: the number of threads ``extractor.transform`` decides on."""
     module = sys.modules[type(extractor).__module__]
-    real, chosen = module.effective_n_jobs, []
+    real, chosen = module.thread_count, []
 
     def spy(n_jobs=None):
         chosen.append(real(n_jobs))
         return chosen[-1]
 
-    module.effective_n_jobs = spy
+    module.thread_count = spy
     try:
         extractor.transform(cells)
     finally:
-        module.effective_n_jobs = real
+        module.thread_count = real
     return max(chosen)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Known issue (reported to the lead): an extractor's n_jobs=None resolves "
-        "through joblib's active backend; inside a dask task that is the dask "
-        "backend, whose effective_n_jobs is the core count of the WHOLE cluster, "
-        "so each single-threaded worker opens that many decoding threads "
-        "(loky workers get 1)."
-    ),
-)
 def test_extractors_use_one_thread_per_single_threaded_worker(
     dask_client, path_records
 ):

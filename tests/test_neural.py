@@ -92,7 +92,13 @@ def text_frame(n=60, seed=0):
 def live_keras_models():
     keras = import_keras()
     gc.collect()
-    return sum(isinstance(obj, keras.Model) for obj in gc.get_objects())
+    count = 0
+    for obj in gc.get_objects():
+        try:
+            count += isinstance(obj, keras.Model)
+        except ReferenceError:  # a weakref proxy whose model is already gone
+            continue
+    return count
 
 
 # --------------------------------------------------------------------------
