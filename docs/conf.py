@@ -8,7 +8,6 @@ Build it with::
 The build needs no network: intersphinx is not used.
 """
 
-import re
 import sys
 from pathlib import Path
 
@@ -75,19 +74,7 @@ html_theme_options = {
 html_show_sourcelink = False
 
 
-# -- docstring fixes applied at build time ------------------------------------
-# Shapes in scikit-learn style docstrings name fitted attributes, e.g.
-# ``(n_samples, n_features_out_)``; in reST a bare word ending in "_" is a
-# hyperlink reference to a target that does not exist. Quote such words.
-_SHAPE = re.compile(r"shape \(([^()]*)\)")
-_ATTRIBUTE = re.compile(r"(?<![`\w])([A-Za-z]\w*_)(?![`\w])")
-
-
-def _quote_shape_attributes(app, what, name, obj, options, lines):
-    for i, line in enumerate(lines):
-        lines[i] = _SHAPE.sub(
-            lambda m: "shape (" + _ATTRIBUTE.sub(r"`\1`", m.group(1)) + ")", line
-        )
+# -- members skipped at build time ---------------------------------------------
 
 
 def _skip_metadata_requests(app, what, name, obj, skip, options):
@@ -99,5 +86,4 @@ def _skip_metadata_requests(app, what, name, obj, skip, options):
 
 
 def setup(app):
-    app.connect("autodoc-process-docstring", _quote_shape_attributes)
     app.connect("autodoc-skip-member", _skip_metadata_requests)

@@ -292,7 +292,7 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        features : ndarray of shape (n_samples, n_features_out_), dtype float32
+        features : ndarray of shape (n_samples, n_features_out), dtype float32
             One row per clip; a row of NaN for a cell that could not be
             loaded when ``on_error="warn"``.
         """

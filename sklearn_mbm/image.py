@@ -260,7 +260,7 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        features : ndarray of shape (n_samples, n_features_out_), dtype float32
+        features : ndarray of shape (n_samples, n_features_out), dtype float32
             As :meth:`transform` returns.
         """
         cells = as_cells(X, estimator_name=type(self).__name__)
@@ -364,7 +364,7 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        features : ndarray of shape (n_samples, n_features_out_), dtype float32
+        features : ndarray of shape (n_samples, n_features_out), dtype float32
             One row per cell, in input order; a row of NaN for each bad cell
             when ``on_error="warn"``.
         """

@@ -245,7 +245,7 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
     n_features_in_ : int
         Number of columns of the input.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names of the input, when it is a DataFrame with string columns.
 
     See Also

@@ -453,7 +453,7 @@ class TextFeatureExtractor(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        features : sparse matrix or ndarray of shape (n_samples, n_features_out_)
+        features : sparse matrix or ndarray of shape (n_samples, n_features_out)
             See the class Notes for when the output is sparse.
         """
         block, good, n_samples = self._fit(X)
@@ -498,7 +498,7 @@ class TextFeatureExtractor(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        features : sparse matrix or ndarray of shape (n_samples, n_features_out_)
+        features : sparse matrix or ndarray of shape (n_samples, n_features_out)
             See the class Notes for when the output is sparse.
         """
         check_is_fitted(self)
