@@ -180,8 +180,10 @@ class FusionTransformer(TransformerMixin, _BaseComposition):
         ``n_components`` or ``missing`` reuses extracted features.
 
     n_jobs : int, default=None
-        Number of modalities extracted in parallel with joblib. None means 1
-        unless in a :func:`joblib.parallel_backend` context.
+        Number of modalities extracted in parallel with joblib (its active
+        backend, e.g. Dask, applies). None and 1 extract them one after the
+        other in this process: inside a search task on a Dask worker, that
+        worker extracts its own modalities.
 
     verbose : bool, default=False
         Print the time taken by each modality.
@@ -491,10 +493,19 @@ class FusionTransformer(TransformerMixin, _BaseComposition):
             None if y is None or rows.all() else take_rows(np.asarray(y), rows)
             for rows in present
         ]
-        results = Parallel(n_jobs=self.n_jobs)(
-            delayed(self._extract)(block, column, y if yr is None else yr, fit, memory)
-            for block, column, yr, rows in zip(blocks, columns, y_rows, present)
-        )
+        jobs = [
+            (block, column, y if yr is None else yr, fit, memory)
+            for block, column, yr in zip(blocks, columns, y_rows)
+        ]
+        if self.n_jobs in (None, 1) or len(jobs) == 1:
+            # A plain loop: inside a Dask task, a Parallel would submit nested
+            # tasks even for n_jobs=1 (joblib's dask backend ignores it),
+            # shipping each column to another worker and the features back.
+            results = [self._extract(*job) for job in jobs]
+        else:
+            results = Parallel(n_jobs=self.n_jobs)(
+                delayed(self._extract)(*job) for job in jobs
+            )
         outputs = []
         for i, (block, (fitted, fit_key, Xt)) in enumerate(zip(blocks, results)):
             if fit:

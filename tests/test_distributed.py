@@ -322,16 +322,6 @@ def test_extractors_use_one_thread_per_single_threaded_worker(
     assert remote == [1, 1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Known issue (reported to the lead): joblib's dask backend ignores "
-        "n_jobs=1 (joblib#1013), so FusionTransformer's Parallel over modalities "
-        "inside a search task submits every modality's extraction as a nested "
-        "dask task, shipping each column (decoded arrays when cells are arrays) "
-        "to another worker and the features back."
-    ),
-)
 def test_search_task_extracts_its_modalities_in_place(dask_client, av_sample):
     """With FusionTransformer(n_jobs=None), a search task on a worker extracts
     its modalities itself: no nested extraction tasks travel the cluster."""
