@@ -130,3 +130,19 @@ def check_unique_names(names, *, param="transformers"):
         if name in seen:
             raise ValueError(f"{param}: name {name!r} is used more than once.")
         seen.add(name)
+
+
+def rows_to_object_array(rows):
+    """A list of records (one sequence of cells per row) as a 2-D object array,
+    without letting numpy broadcast array cells into extra dimensions."""
+    rows = [list(row) if isinstance(row, (list, tuple)) else row for row in rows]
+    if not rows or not all(isinstance(row, list) for row in rows):
+        return np.asarray(rows)
+    widths = {len(row) for row in rows}
+    if len(widths) != 1:
+        raise ValueError(f"Rows have different lengths {sorted(widths)}.")
+    out = np.empty((len(rows), widths.pop()), dtype=object)
+    for i, row in enumerate(rows):
+        for j, cell in enumerate(row):
+            out[i, j] = cell
+    return out

@@ -24,7 +24,7 @@ from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils._repr_html.estimator import _VisualBlock
 from sklearn.utils._tags import get_tags
 from sklearn.utils._user_interface import _print_elapsed_time
-from sklearn.utils.metaestimators import _BaseComposition, available_if
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
@@ -34,6 +34,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from sklearn_mbm._composition import ModalityComposition
 from sklearn_mbm._routing import (
     _is_frame,
     check_unique_names,
@@ -157,7 +158,7 @@ def _fit_modality(
     return estimator, oof
 
 
-class LateFusionClassifier(ClassifierMixin, _BaseComposition):
+class LateFusionClassifier(ClassifierMixin, ModalityComposition):
     """Late fusion of one classifier per modality.
 
     Each estimator sees only its own column (a text column, an image column,
@@ -326,64 +327,8 @@ class LateFusionClassifier(ClassifierMixin, _BaseComposition):
         self.n_jobs = n_jobs
         self.verbose = verbose
 
-    # ------------------------------------------------------------------
-    # Parameters: estimators hold a column, so expose (name, estimator)
-    # pairs to _BaseComposition as ColumnTransformer does.
-    # ------------------------------------------------------------------
-
-    @property
-    def _estimators(self):
-        """(name, estimator) pairs for _BaseComposition; do not use otherwise."""
-        try:
-            return [(name, est) for name, est, _ in self.estimators]
-        except (TypeError, ValueError):
-            return self.estimators
-
-    @_estimators.setter
-    def _estimators(self, value):
-        try:
-            self.estimators = [
-                (name, est, column)
-                for (name, est), (_, _, column) in zip(value, self.estimators)
-            ]
-        except (TypeError, ValueError):
-            self.estimators = value
-
-    def get_params(self, deep=True):
-        """Get the parameters of this estimator and of its estimators.
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            If True, also return the estimators by name and their parameters
-            as ``<name>__<parameter>``.
-
-        Returns
-        -------
-        params : dict
-            Parameter names mapped to their values.
-        """
-        return self._get_params("_estimators", deep=deep)
-
-    def set_params(self, **params):
-        """Set the parameters of this estimator and of its estimators.
-
-        An estimator can be replaced by name (``set_params(text=clf)``),
-        dropped (``set_params(text="drop")``) or tuned
-        (``set_params(text__clf__C=10)``); its column is kept.
-
-        Parameters
-        ----------
-        **params : keyword arguments
-            Parameter names mapped to their new values.
-
-        Returns
-        -------
-        self : LateFusionClassifier
-            This estimator.
-        """
-        self._set_params("_estimators", **params)
-        return self
+    # nested parameters (``text__clf__C``) come from ModalityComposition
+    _modalities_param = "estimators"
 
     # ------------------------------------------------------------------
     # Validation

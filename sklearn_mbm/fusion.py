@@ -22,16 +22,15 @@ from sklearn.base import TransformerMixin, _fit_context, clone
 from sklearn.decomposition import PCA
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._repr_html.estimator import _VisualBlock
-from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
     check_array,
     check_is_fitted,
     check_memory,
-    validate_data,
 )
 
 from sklearn_mbm._cache import fingerprint
+from sklearn_mbm._composition import ModalityComposition
 from sklearn_mbm._normalize import make_normalizer
 from sklearn_mbm._routing import (
     check_unique_names,
@@ -83,22 +82,6 @@ def _as_float_block(Xt, name, n_rows):
     return Xt.astype(np.float64, copy=False)
 
 
-def _rows_to_object_array(rows):
-    """A list of records (one sequence of cells per row) as a 2-D object array,
-    without letting numpy broadcast array cells into extra dimensions."""
-    rows = [list(row) if isinstance(row, (list, tuple)) else row for row in rows]
-    if not rows or not all(isinstance(row, list) for row in rows):
-        return np.asarray(rows)
-    widths = {len(row) for row in rows}
-    if len(widths) != 1:
-        raise ValueError(f"Rows have different lengths {sorted(widths)}.")
-    out = np.empty((len(rows), widths.pop()), dtype=object)
-    for i, row in enumerate(rows):
-        for j, cell in enumerate(row):
-            out[i, j] = cell
-    return out
-
-
 class _Block:
     """Fitted state of one modality (private; the public view is the ``*_``
     attributes of FusionTransformer)."""
@@ -116,7 +99,7 @@ class _Block:
         self.n_input_features = None
 
 
-class FusionTransformer(TransformerMixin, _BaseComposition):
+class FusionTransformer(TransformerMixin, ModalityComposition):
     """Extract features per modality and fuse them with tunable weights.
 
     Each modality is a ``(name, transformer, column)`` triple, as in
@@ -281,90 +264,7 @@ class FusionTransformer(TransformerMixin, _BaseComposition):
         self.n_jobs = n_jobs
         self.verbose = verbose
 
-    # -- parameters of nested transformers (``image__backbone`` etc.) -------
-
-    @property
-    def _transformers(self):
-        try:
-            return [(name, trans) for name, trans, _ in self.transformers]
-        except (TypeError, ValueError):
-            return self.transformers
-
-    @_transformers.setter
-    def _transformers(self, value):
-        try:
-            self.transformers = [
-                (name, trans, col)
-                for ((name, trans), (_, _, col)) in zip(value, self.transformers)
-            ]
-        except (TypeError, ValueError):
-            self.transformers = value
-
-    def get_params(self, deep=True):
-        """Get parameters, including those of the nested transformers.
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            If True, also return ``"{name}__{param}"`` for each transformer.
-
-        Returns
-        -------
-        params : dict
-            Parameter names mapped to their values.
-        """
-        return self._get_params("_transformers", deep=deep)
-
-    def set_params(self, **params):
-        """Set parameters, including ``"{name}__{param}"`` of transformers.
-
-        Parameters
-        ----------
-        **params : dict
-            Estimator parameters.
-
-        Returns
-        -------
-        self : FusionTransformer
-            This estimator.
-        """
-        self._set_params("_transformers", **params)
-        return self
-
     # -- validation -----------------------------------------------------------
-
-    def _check_input(self, X, reset):
-        if isinstance(X, (list, tuple)):
-            X = _rows_to_object_array(X)
-        elif not hasattr(X, "iloc") and hasattr(X, "__array__"):
-            X = np.asarray(X)
-        if sparse.issparse(X):
-            raise TypeError(
-                "FusionTransformer does not take sparse input: pass a DataFrame "
-                "or a 2-D array with one column per modality."
-            )
-        if not hasattr(X, "shape") or len(X.shape) != 2:
-            raise ValueError(
-                "Expected a 2-D input (a DataFrame or a 2-D array with one column "
-                f"per modality), got {type(X).__name__} of shape "
-                f"{getattr(X, 'shape', None)}. Reshape your data, e.g. "
-                "X.reshape(-1, 1) for a single column."
-            )
-        if X.shape[0] == 0:
-            raise ValueError(
-                f"Found array with 0 sample(s) (shape={X.shape}) while a minimum "
-                "of 1 is required by FusionTransformer."
-            )
-        if X.shape[1] == 0:
-            raise ValueError(
-                f"0 feature(s) (shape={X.shape}) while a minimum of 1 is required "
-                "by FusionTransformer."
-            )
-        if isinstance(X, np.ndarray) and X.dtype.kind in "biufc":
-            # Numeric input: reject complex values before routing.
-            check_array(X, ensure_all_finite=False)
-        validate_data(self, X, skip_check_array=True, reset=reset)
-        return X
 
     def _check_specs(self, X):
         try:
@@ -620,7 +520,7 @@ class FusionTransformer(TransformerMixin, _BaseComposition):
     # -- public API -------------------------------------------------------------
 
     def _fit_blocks(self, X, y):
-        X = self._check_input(X, reset=True)
+        X = self._check_table(X, reset=True)
         blocks = self._check_specs(X)
         self._names = [block.name for block in blocks]
         self.weights_ = self._check_weights(self._names)
@@ -650,7 +550,7 @@ class FusionTransformer(TransformerMixin, _BaseComposition):
 
     def _transform_ready(self, X):
         check_is_fitted(self)
-        X = self._check_input(X, reset=False)
+        X = self._check_table(X, reset=False)
         outputs, present = self._extract_all(self._blocks, X, None, fit=False)
         return self._ready_blocks(self._blocks, outputs, present, X.shape[0]), present
 

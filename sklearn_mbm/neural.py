@@ -15,23 +15,22 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import sparse
 from sklearn.base import ClassifierMixin, _fit_context, clone
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.metaestimators import _BaseComposition, available_if
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
     column_or_1d,
-    validate_data,
 )
 
 from sklearn_mbm import _keras
+from sklearn_mbm._composition import ModalityComposition
 from sklearn_mbm._io import cell_error_message, load_image_cell
 from sklearn_mbm._neural_model import PRESENT_INPUT, build_model, custom_objects
 from sklearn_mbm._routing import (
@@ -40,7 +39,7 @@ from sklearn_mbm._routing import (
     resolve_column,
     select_column,
 )
-from sklearn_mbm.fusion import FusionTransformer, _rows_to_object_array
+from sklearn_mbm.fusion import FusionTransformer
 
 __all__ = ["NeuralFusionClassifier"]
 
@@ -86,7 +85,7 @@ def _seed_from(random_state):
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
-class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
+class NeuralFusionClassifier(ClassifierMixin, ModalityComposition):
     """Train a Keras model on several modalities with learned fusion weights.
 
     Each modality is a ``(name, transformer, column)`` triple, as in
@@ -360,83 +359,7 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
         self.fine_tune = fine_tune
         self.run_eagerly = run_eagerly
 
-    # -- parameters of nested transformers (``audio__n_mfcc`` etc.) ---------
-
-    @property
-    def _transformers(self):
-        try:
-            return [(name, trans) for name, trans, _ in self.transformers]
-        except (TypeError, ValueError):
-            return self.transformers
-
-    @_transformers.setter
-    def _transformers(self, value):
-        try:
-            self.transformers = [
-                (name, trans, col)
-                for ((name, trans), (_, _, col)) in zip(value, self.transformers)
-            ]
-        except (TypeError, ValueError):
-            self.transformers = value
-
-    def get_params(self, deep=True):
-        """Get parameters, including those of the nested transformers.
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            If True, also return ``"{name}__{param}"`` for each transformer.
-
-        Returns
-        -------
-        params : dict
-            Parameter names mapped to their values.
-        """
-        return self._get_params("_transformers", deep=deep)
-
-    def set_params(self, **params):
-        """Set parameters, including ``"{name}__{param}"`` of transformers.
-
-        Parameters
-        ----------
-        **params : dict
-            Estimator parameters.
-
-        Returns
-        -------
-        self : NeuralFusionClassifier
-            This estimator.
-        """
-        self._set_params("_transformers", **params)
-        return self
-
     # -- validation -----------------------------------------------------------
-
-    def _check_input(self, X, reset):
-        """A 2-D table (DataFrame or array); records n_features_in_ on fit."""
-        if isinstance(X, (list, tuple)):
-            X = _rows_to_object_array(X)
-        elif not hasattr(X, "iloc") and hasattr(X, "__array__"):
-            X = np.asarray(X)
-        if sparse.issparse(X):
-            raise TypeError(
-                "NeuralFusionClassifier does not take sparse input: pass a "
-                "DataFrame or a 2-D array with one column per modality."
-            )
-        if not hasattr(X, "shape") or len(X.shape) != 2:
-            raise ValueError(
-                "Expected a 2-D input (a DataFrame or a 2-D array with one column "
-                f"per modality), got {type(X).__name__} of shape "
-                f"{getattr(X, 'shape', None)}. Reshape your data, e.g. "
-                "X.reshape(-1, 1) for a single column."
-            )
-        if X.shape[0] == 0:
-            raise ValueError(
-                f"Found array with 0 sample(s) (shape={X.shape}) while a minimum "
-                "of 1 is required by NeuralFusionClassifier."
-            )
-        validate_data(self, X, skip_check_array=True, reset=reset)
-        return X
 
     def _check_specs(self):
         """Validate ``transformers``; return the names and the branch kinds
@@ -684,7 +607,7 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
             The fitted classifier.
         """
         _check_hidden_units(self.hidden_units)
-        X = self._check_input(X, reset=True)
+        X = self._check_table(X, reset=True)
         names, kinds = self._check_specs()
         if y is None:
             raise ValueError(
@@ -826,7 +749,7 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
             Probabilities in the order of ``classes_``.
         """
         check_is_fitted(self)
-        X = self._check_input(X, reset=False)
+        X = self._check_table(X, reset=False)
         inputs, present = self._extract(X, None, fit=False)
         proba = self._predict_inputs(inputs, present)
         return proba / proba.sum(axis=1, keepdims=True)
@@ -903,7 +826,7 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseComposition):
             missing one; all 0 if every modality is missing).
         """
         check_is_fitted(self)
-        X = self._check_input(X, reset=False)
+        X = self._check_table(X, reset=False)
         inputs, present = self._extract(X, None, fit=False)
         return self._weight_rows(inputs, present).astype(np.float64)
 

@@ -1,0 +1,117 @@
+"""The base of estimators whose first parameter is a list of
+``(name, estimator, column)`` modalities: FusionTransformer,
+LateFusionClassifier and NeuralFusionClassifier.
+
+It exposes ``(name, estimator)`` pairs to scikit-learn's ``_BaseComposition``
+(as ColumnTransformer does), so that ``get_params`` / ``set_params`` reach a
+modality's estimator by name (``set_params(image__backbone=...)``,
+``set_params(text=other)``) and keep its column.
+"""
+
+import numpy as np
+from scipy import sparse
+from sklearn.utils.metaestimators import _BaseComposition
+from sklearn.utils.validation import check_array, validate_data
+
+from sklearn_mbm._routing import rows_to_object_array
+
+
+class ModalityComposition(_BaseComposition):
+    """Mixin: nested parameters of ``(name, estimator, column)`` specs.
+
+    Subclasses set ``_modalities_param`` to the name of that parameter.
+    """
+
+    _modalities_param = "transformers"
+
+    @property
+    def _named_modalities(self):
+        """(name, estimator) pairs for _BaseComposition; do not use otherwise."""
+        specs = getattr(self, self._modalities_param)
+        try:
+            return [(name, estimator) for name, estimator, _ in specs]
+        except (TypeError, ValueError):
+            return specs
+
+    @_named_modalities.setter
+    def _named_modalities(self, value):
+        specs = getattr(self, self._modalities_param)
+        try:
+            value = [
+                (name, estimator, column)
+                for (name, estimator), (_, _, column) in zip(value, specs)
+            ]
+        except (TypeError, ValueError):
+            pass
+        setattr(self, self._modalities_param, value)
+
+    def get_params(self, deep=True):
+        """Get parameters, including those of each modality's estimator.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            If True, also return each modality's estimator by name and its
+            parameters as ``"{name}__{parameter}"``.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        return self._get_params("_named_modalities", deep=deep)
+
+    def set_params(self, **params):
+        """Set parameters, including ``"{name}__{parameter}"`` of modalities.
+
+        A modality's estimator can be replaced by name
+        (``set_params(text=other)``) or tuned
+        (``set_params(text__max_features=100)``); its column is kept.
+
+        Parameters
+        ----------
+        **params : dict
+            Parameter names mapped to their new values.
+
+        Returns
+        -------
+        self : estimator instance
+            This estimator.
+        """
+        self._set_params("_named_modalities", **params)
+        return self
+
+    def _check_table(self, X, reset):
+        """Check a 2-D table (DataFrame or array); record or compare
+        ``n_features_in_`` and ``feature_names_in_``."""
+        if isinstance(X, (list, tuple)):
+            X = rows_to_object_array(X)
+        elif not hasattr(X, "iloc") and hasattr(X, "__array__"):
+            X = np.asarray(X)
+        if sparse.issparse(X):
+            raise TypeError(
+                f"{type(self).__name__} does not take sparse input: pass a "
+                "DataFrame or a 2-D array with one column per modality."
+            )
+        if not hasattr(X, "shape") or len(X.shape) != 2:
+            raise ValueError(
+                "Expected a 2-D input (a DataFrame or a 2-D array with one column "
+                f"per modality), got {type(X).__name__} of shape "
+                f"{getattr(X, 'shape', None)}. Reshape your data, e.g. "
+                "X.reshape(-1, 1) for a single column."
+            )
+        if X.shape[0] == 0:
+            raise ValueError(
+                f"Found array with 0 sample(s) (shape={X.shape}) while a minimum "
+                f"of 1 is required by {type(self).__name__}."
+            )
+        if X.shape[1] == 0:
+            raise ValueError(
+                f"0 feature(s) (shape={X.shape}) while a minimum of 1 is required "
+                f"by {type(self).__name__}."
+            )
+        if isinstance(X, np.ndarray) and X.dtype.kind in "biufc":
+            # Numeric input: reject complex values before routing.
+            check_array(X, ensure_all_finite=False)
+        validate_data(self, X, skip_check_array=True, reset=reset)
+        return X
