@@ -13,7 +13,7 @@ from scipy import sparse
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_array, validate_data
 
-from sklearn_mbm._routing import rows_to_object_array
+from sklearn_mbm._routing import check_unique_names, rows_to_object_array
 
 
 class ModalityComposition(_BaseComposition):
@@ -115,3 +115,28 @@ class ModalityComposition(_BaseComposition):
             check_array(X, ensure_all_finite=False)
         validate_data(self, X, skip_check_array=True, reset=reset)
         return X
+
+    def _check_spec_names(self):
+        """Check that the specs are ``(name, estimator, column)`` triples with
+        unique names that do not clash with parameters; return the names."""
+        param = self._modalities_param
+        specs = getattr(self, param)
+        try:
+            names = [spec[0] for spec in specs]
+            if any(len(spec) != 3 for spec in specs):
+                raise TypeError
+        except TypeError:
+            raise ValueError(
+                f"{param} must be a list of (name, estimator, column) tuples, "
+                f"got {specs!r}."
+            ) from None
+        if not specs:
+            raise ValueError(f"{param} is empty: give at least one modality.")
+        check_unique_names(names, param=param)
+        clash = set(names) & set(self.get_params(deep=False))
+        if clash:
+            raise ValueError(
+                f"{param}: names {sorted(clash)} clash with parameters of "
+                f"{type(self).__name__}; rename them."
+            )
+        return names

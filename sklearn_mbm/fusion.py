@@ -267,24 +267,7 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
     # -- validation -----------------------------------------------------------
 
     def _check_specs(self, X):
-        try:
-            names = [spec[0] for spec in self.transformers]
-            if any(len(spec) != 3 for spec in self.transformers):
-                raise TypeError
-        except TypeError:
-            raise ValueError(
-                "transformers must be a list of (name, transformer, column) "
-                f"tuples, got {self.transformers!r}."
-            ) from None
-        if not self.transformers:
-            raise ValueError("transformers is empty: give at least one modality.")
-        check_unique_names(names)
-        clash = set(names) & set(self.get_params(deep=False))
-        if clash:
-            raise ValueError(
-                f"transformers: names {sorted(clash)} clash with parameters of "
-                "FusionTransformer; rename them."
-            )
+        self._check_spec_names()
         blocks = []
         for name, transformer, column in self.transformers:
             if isinstance(transformer, type):

@@ -34,7 +34,6 @@ from sklearn_mbm._composition import ModalityComposition
 from sklearn_mbm._io import cell_error_message, load_image_cell
 from sklearn_mbm._neural_model import PRESENT_INPUT, build_model, custom_objects
 from sklearn_mbm._routing import (
-    check_unique_names,
     missing_mask,
     resolve_column,
     select_column,
@@ -364,24 +363,7 @@ class NeuralFusionClassifier(ClassifierMixin, ModalityComposition):
     def _check_specs(self):
         """Validate ``transformers``; return the names and the branch kinds
         (``"frozen"``, ``"rnn"`` or ``"image"``)."""
-        try:
-            names = [spec[0] for spec in self.transformers]
-            if any(len(spec) != 3 for spec in self.transformers):
-                raise TypeError
-        except TypeError:
-            raise ValueError(
-                "transformers must be a list of (name, transformer, column) "
-                f"tuples, got {self.transformers!r}."
-            ) from None
-        if not self.transformers:
-            raise ValueError("transformers is empty: give at least one modality.")
-        check_unique_names(names)
-        clash = set(names) & set(self.get_params(deep=False))
-        if clash:
-            raise ValueError(
-                f"transformers: names {sorted(clash)} clash with parameters of "
-                "NeuralFusionClassifier; rename them."
-            )
+        names = self._check_spec_names()
         kinds = []
         for _, transformer, _ in self.transformers:
             if isinstance(transformer, str) and transformer == RNN:

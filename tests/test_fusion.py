@@ -295,7 +295,7 @@ def test_callable_column_selector():
         ([("t", StandardScaler, ["size"])], TypeError, "got the class StandardScaler"),
         ([("t", "scale", ["size"])], TypeError, "must implement fit and transform"),
         ([("t", "passthrough", 1.5)], TypeError, "a column must be a str, an int"),
-        ([("t", "passthrough")], ValueError, r"\(name, transformer, column\)"),
+        ([("t", "passthrough")], ValueError, r"\(name, estimator, column\) tuples"),
         ([], ValueError, "transformers is empty"),
     ],
 )
