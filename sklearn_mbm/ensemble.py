@@ -252,6 +252,11 @@ class LateFusionClassifier(ClassifierMixin, ModalityComposition):
 
     Notes
     -----
+    **Searching weights.** ``GridSearchCV`` clones and refits every modality's
+    estimator for each weight candidate. When an estimator is a Pipeline with
+    a costly extractor, give that Pipeline a ``memory`` (scikit-learn caches
+    its fitted transformers) so that weights-only candidates reuse them.
+
     **Missing cells.** A row whose cell is missing for a modality (None or
     NaN; for a 2-D block, any NaN in the row) is left out of that modality's
     training rows, and out of its vote at predict time: the weights of the
