@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import scipy.signal
 import soundfile
+from _data_free_checks import DATA_FREE_CHECKS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
@@ -20,18 +21,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import (
-    check_do_not_raise_errors_in_init_or_set_params,
-    check_estimator_repr,
-    check_estimator_tags_renamed,
-    check_estimators_unfitted,
-    check_get_feature_names_out_error,
-    check_get_params_invariance,
-    check_mixin_order,
-    check_no_attributes_set_in_init,
-    check_parameters_default_constructible,
-    check_set_params,
-    check_transformers_unfitted,
-    check_valid_tag_types,
     parametrize_with_checks,
 )
 
@@ -485,22 +474,6 @@ def _expected_failed_checks(estimator):
 )
 def test_sklearn_compatible_audio(estimator, check):
     check(estimator)
-
-
-DATA_FREE_CHECKS = [
-    check_estimator_repr,
-    check_get_params_invariance,
-    check_set_params,
-    check_no_attributes_set_in_init,
-    check_estimators_unfitted,
-    check_transformers_unfitted,
-    check_parameters_default_constructible,
-    check_do_not_raise_errors_in_init_or_set_params,
-    check_get_feature_names_out_error,
-    check_mixin_order,
-    check_valid_tag_types,
-    check_estimator_tags_renamed,
-]
 
 
 @pytest.mark.parametrize("check", DATA_FREE_CHECKS, ids=lambda c: c.__name__)

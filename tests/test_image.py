@@ -14,6 +14,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from _data_free_checks import DATA_FREE_CHECKS
 from PIL import Image
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -22,19 +23,6 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import (
-    check_do_not_raise_errors_in_init_or_set_params,
-    check_estimator_repr,
-    check_estimator_tags_renamed,
-    check_estimators_unfitted,
-    check_get_feature_names_out_error,
-    check_get_params_invariance,
-    check_mixin_order,
-    check_no_attributes_set_in_init,
-    check_param_validation,
-    check_parameters_default_constructible,
-    check_set_params,
-    check_transformers_unfitted,
-    check_valid_tag_types,
     parametrize_with_checks,
 )
 
@@ -125,23 +113,6 @@ def _expected_failed_checks(estimator):
 )
 def test_sklearn_compatible_image(estimator, check):
     check(estimator)
-
-
-DATA_FREE_CHECKS = [
-    check_estimator_repr,
-    check_get_params_invariance,
-    check_set_params,
-    check_no_attributes_set_in_init,
-    check_estimators_unfitted,
-    check_transformers_unfitted,
-    check_parameters_default_constructible,
-    check_do_not_raise_errors_in_init_or_set_params,
-    check_get_feature_names_out_error,
-    check_mixin_order,
-    check_valid_tag_types,
-    check_estimator_tags_renamed,
-    check_param_validation,
-]
 
 
 @pytest.mark.parametrize("check", DATA_FREE_CHECKS, ids=lambda c: c.__name__)
