@@ -81,6 +81,37 @@ def missing_cell_error(index):
     )
 
 
+def open_cell_file(cell, index, kind):
+    """Open the file a path cell names, in binary mode.
+
+    Every failure names the sample and the path: a missing file
+    (FileNotFoundError, with a hint for URLs), a folder, an empty path or any
+    other OS error (ValueError). ``kind`` ("image", "audio") words the message.
+    """
+    path = os.fspath(cell)
+    if isinstance(path, bytes):  # os.PathLike may give bytes
+        path = os.fsdecode(path)
+    if path == "":
+        raise ValueError(cell_error_message(index, cell, "empty path."))
+    try:
+        return open(path, "rb")
+    except FileNotFoundError as exc:
+        hint = ""
+        if path.lower().startswith(("http://", "https://", "ftp://")):
+            hint = " URLs are not downloaded: fetch the file first."
+        raise FileNotFoundError(
+            cell_error_message(index, cell, f"{kind} file not found.{hint}")
+        ) from exc
+    except IsADirectoryError as exc:
+        raise ValueError(
+            cell_error_message(index, cell, f"is a directory, not an {kind} file.")
+        ) from exc
+    except (OSError, ValueError) as exc:  # permissions, NUL in path, ...
+        raise ValueError(
+            cell_error_message(index, cell, f"cannot open the file: {exc}")
+        ) from exc
+
+
 def as_cells(X, *, estimator_name="extractor"):
     """Return the cells of a single-modality input as a sequence.
 
@@ -281,29 +312,7 @@ def _image_size(size):
 
 
 def _read_image_file(cell, index, size, mode):
-    path = os.fspath(cell)
-    if isinstance(path, bytes):  # os.PathLike may give bytes
-        path = os.fsdecode(path)
-    if path == "":
-        raise ValueError(cell_error_message(index, cell, "empty path."))
-    try:
-        file = open(path, "rb")
-    except FileNotFoundError as exc:
-        hint = ""
-        if path.lower().startswith(("http://", "https://", "ftp://")):
-            hint = " URLs are not downloaded: fetch the file first."
-        raise FileNotFoundError(
-            cell_error_message(index, cell, f"image file not found.{hint}")
-        ) from exc
-    except IsADirectoryError as exc:
-        raise ValueError(
-            cell_error_message(index, cell, "is a directory, not an image file.")
-        ) from exc
-    except (OSError, ValueError) as exc:  # permissions, NUL in path, ...
-        raise ValueError(
-            cell_error_message(index, cell, f"cannot open the file: {exc}")
-        ) from exc
-    with file:
+    with open_cell_file(cell, index, "image") as file:
         return _open_and_decode(file, index, cell, size, mode)
 
 
@@ -774,22 +783,7 @@ def _check_samples(waveform, index, cell):
 
 def _read_audio_file(cell, index):
     """Read and decode an audio file; return (mono float64 waveform, rate)."""
-    path = os.fspath(cell)
-    try:
-        file = open(path, "rb")
-    except FileNotFoundError as exc:
-        raise FileNotFoundError(
-            cell_error_message(index, cell, "audio file not found.")
-        ) from exc
-    except IsADirectoryError as exc:
-        raise ValueError(
-            cell_error_message(index, cell, "is a directory, not an audio file.")
-        ) from exc
-    except (OSError, ValueError) as exc:  # permissions, NUL in path, ...
-        raise ValueError(
-            cell_error_message(index, cell, f"cannot open the file: {exc}")
-        ) from exc
-    with file:
+    with open_cell_file(cell, index, "audio") as file:
         size = os.fstat(file.fileno()).st_size
         if size == 0:
             raise ValueError(
@@ -797,7 +791,7 @@ def _read_audio_file(cell, index):
             )
         _check_riff_complete(file, size, index, cell)
     # libsndfile reads the path itself: faster than Python file callbacks.
-    return _decode_audio(path, index, cell)
+    return _decode_audio(os.fspath(cell), index, cell)
 
 
 def _decode_audio_bytes(cell, index):
