@@ -15,6 +15,7 @@ import os
 
 import numpy as np
 
+from sklearn_mbm._wav import decode_plain_pcm, read_riff_layout
 from sklearn_mbm.exceptions import CellLoadWarning  # noqa: F401 (re-exported)
 
 # --------------------------------------------------------------------------
@@ -789,7 +790,9 @@ def _read_audio_file(cell, index):
             raise ValueError(
                 cell_error_message(index, cell, "empty file (0 bytes), not audio.")
             )
-        _check_riff_complete(file, size, index, cell)
+        decoded = _decode_plain_wav(file, size, index, cell)
+    if decoded is not None:
+        return decoded
     # libsndfile reads the path itself: faster than Python file callbacks.
     return _decode_audio(os.fspath(cell), index, cell)
 
@@ -804,9 +807,48 @@ def _decode_audio_bytes(cell, index):
             cell_error_message(index, cell, "empty bytes (0 bytes), not audio.")
         )
     source = io.BytesIO(data)
-    _check_riff_complete(source, len(data), index, cell)
+    decoded = _decode_plain_wav(source, len(data), index, cell)
+    if decoded is not None:
+        return decoded
     source.seek(0)
     return _decode_audio(source, index, cell)
+
+
+def _decode_plain_wav(file, size, index, cell):
+    """Refuse a truncated WAV; decode a plain PCM one with numpy.
+
+    Returns ``(mono float64 waveform, rate)``, or None when the data is not a
+    plain PCM WAV (see :mod:`sklearn_mbm._wav`), which libsndfile then
+    decodes. libsndfile itself reads a truncated WAV without complaint,
+    trimming its data chunk to the bytes present, so a file cut off mid-copy
+    would silently give a shorter clip: the chunk walk catches it.
+    """
+    layout = read_riff_layout(file, size)
+    if layout is None:
+        return None
+    if layout.data_offset is None:
+        raise ValueError(
+            cell_error_message(
+                index,
+                cell,
+                f"truncated WAV file: it ends after {size} bytes, before "
+                "its audio data chunk.",
+            )
+        )
+    if layout.truncated:
+        raise ValueError(
+            cell_error_message(
+                index,
+                cell,
+                f"truncated WAV file: its header declares {layout.data_size} "
+                f"bytes of audio data but only {layout.data_present} are present.",
+            )
+        )
+    decoded = decode_plain_pcm(file, layout)
+    if decoded is None:
+        return None
+    samples, rate = decoded
+    return _as_mono(samples, index, cell), float(rate)
 
 
 def _decode_audio(source, index, cell):
@@ -840,7 +882,12 @@ def _decode_audio(source, index, cell):
                 f"only {len(waveform)} could be decoded.",
             )
         )
-    if waveform.shape[0] == 0:
+    return _as_mono(waveform, index, cell), float(rate)
+
+
+def _as_mono(samples, index, cell):
+    """Check decoded ``(n_frames, n_channels)`` samples; average to mono."""
+    if samples.shape[0] == 0:
         raise ValueError(
             cell_error_message(
                 index,
@@ -849,52 +896,8 @@ def _decode_audio(source, index, cell):
                 "its first frame).",
             )
         )
-    # soundfile returns (n_frames, n_channels); average channels to mono.
-    waveform = waveform[:, 0] if waveform.shape[1] == 1 else waveform.mean(axis=1)
-    return _check_samples(waveform, index, cell), float(rate)
-
-
-def _check_riff_complete(file, size, index, cell):
-    """Raise ValueError if a RIFF/WAVE file of ``size`` bytes is cut short.
-
-    libsndfile reads a truncated WAV without complaint, trimming its data
-    chunk to the bytes present, so a file cut off mid-copy would silently give
-    a shorter clip. Walk the chunk list (a few seeks on ``file``) and compare
-    the size the header declares with the bytes actually there.
-    """
-    file.seek(0)
-    head = file.read(12)
-    if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
-        return
-    byteorder = "little" if head[:4] == b"RIFF" else "big"
-    position = 12
-    while True:
-        file.seek(position)
-        chunk_header = file.read(8)
-        if len(chunk_header) < 8:
-            raise ValueError(
-                cell_error_message(
-                    index,
-                    cell,
-                    f"truncated WAV file: it ends after {size} bytes, before "
-                    "its audio data chunk.",
-                )
-            )
-        chunk_size = int.from_bytes(chunk_header[4:], byteorder)
-        if chunk_header[:4] == b"data":
-            present = size - position - 8
-            # 0 and 0xFFFFFFFF are placeholders written by streaming encoders.
-            if chunk_size not in (0, 0xFFFFFFFF) and chunk_size > present:
-                raise ValueError(
-                    cell_error_message(
-                        index,
-                        cell,
-                        f"truncated WAV file: its header declares {chunk_size} "
-                        f"bytes of audio data but only {present} are present.",
-                    )
-                )
-            return
-        position += 8 + chunk_size + (chunk_size & 1)  # chunks are word aligned
+    waveform = samples[:, 0] if samples.shape[1] == 1 else samples.mean(axis=1)
+    return _check_samples(waveform, index, cell)
 
 
 def _resample_waveform(waveform, rate, sr, index, cell):
