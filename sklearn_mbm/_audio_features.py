@@ -24,6 +24,8 @@ import scipy.fft
 import scipy.signal
 from numpy.lib.stride_tricks import sliding_window_view
 
+from sklearn_mbm._spectral_kernels import reduce_spectra, sparse_mel
+
 FEATURE_FAMILIES = ("mfcc", "delta", "delta2", "spectral", "logmel")
 STATISTICS = ("mean", "std", "min", "max", "median")
 SPECTRAL_FEATURES = (
@@ -118,14 +120,19 @@ def frame_features(
     spectrum = scipy.fft.rfft(
         frames * window, axis=1, workers=workers, overwrite_x=True
     )
-    # |X|**2 = re**2 + im**2, squared in place: complex abs (hypot) is
-    # several times slower, and each fresh large array costs page faults.
-    parts = spectrum.view(np.float64)
-    np.square(parts, out=parts)
-    power = np.add(parts[:, 0::2], parts[:, 1::2])
-    del spectrum, parts
-    if families & {"mfcc", "logmel"}:
-        mel_power = (power @ mel_basis.T.astype(np.float64))[rows]
+    # Power, mel energies and spectral shape of each clip frame in one
+    # compiled pass over the spectra (no (frames x bins) temporaries).
+    mel_power, shape = reduce_spectra(
+        spectrum,
+        rows,
+        freq=np.fft.rfftfreq(n_fft, d=1.0 / sr),  # librosa.fft_frequencies
+        mel=sparse_mel(mel_basis) if families & {"mfcc", "logmel"} else None,
+        shape="spectral" in families,
+        roll_percent=_ROLL_PERCENT,
+        amin=_AMIN,
+    )
+    del spectrum
+    if mel_power is not None:
         log_mel = _power_to_db(mel_power, offsets)
         if "logmel" in families:
             blocks["logmel"] = log_mel
@@ -137,8 +144,6 @@ def frame_features(
     if "delta2" in families:
         blocks["delta2"] = segment_delta(blocks["mfcc"], n_frames, order=2)
     if "spectral" in families:
-        # last use of `power`: _spectral_shape overwrites it
-        shape = np.column_stack(_spectral_shape(power, sr, n_fft))[rows]
         zcr = _zero_crossing_rate(
             signal, clip_starts, lengths, pad, rows * hop_length, hop_length, n_fft
         )
@@ -167,47 +172,6 @@ def _power_to_db(mel_power, offsets):
     clip_max = np.maximum.reduceat(log_spec.max(axis=1), offsets)
     floor = np.repeat(clip_max - _TOP_DB, np.diff(np.append(offsets, len(log_spec))))
     return np.maximum(log_spec, floor[:, None])
-
-
-def _spectral_shape(power, sr, n_fft):
-    """Centroid, bandwidth, roll-off and flatness of power spectra (rows).
-
-    librosa computes the first three from the magnitude ``S = |X|`` and the
-    flatness from ``S**2``. Overwrites ``power`` (to spare a large buffer).
-    """
-    magnitude = np.sqrt(power)
-    freq = np.fft.rfftfreq(n_fft, d=1.0 / sr)  # librosa.fft_frequencies
-    # Weighted sums as matrix-vector products (BLAS gemv; faster here than one
-    # gemm with three columns) rather than 2-D temporaries.
-    total = magnitude.sum(axis=1)
-    first = magnitude @ freq
-    second = magnitude @ np.square(freq)
-    # librosa.util.normalize(S, norm=1) leaves frames whose sum is below
-    # `tiny` (silent frames) unnormalised: a centroid of 0, not 0/0.
-    norm = np.where(total < np.finfo(magnitude.dtype).tiny, 1.0, total)
-    centroid = first / norm
-    # sum_f w_f (f - c)**2 = E[f**2] - 2 c E[f] + c**2 sum_f w_f; rounding can
-    # make a (near) pure tone's variance slightly negative, hence the clip.
-    variance = second / norm - 2.0 * centroid * centroid + centroid**2 * (total / norm)
-    bandwidth = np.sqrt(np.maximum(variance, 0.0))
-    cumulative = np.cumsum(magnitude, axis=1, out=magnitude)
-    # first bin where the cumulative magnitude reaches 85 % of the total
-    below = cumulative < _ROLL_PERCENT * cumulative[:, -1:]
-    rolloff = freq[np.count_nonzero(below, axis=1)]
-    del below, cumulative, magnitude
-    thresholded = np.maximum(_AMIN, power, out=power)
-    arithmetic = thresholded.mean(axis=1)
-    # mean(log(x)) from x = m * 2**e: the logs of products of the mantissas
-    # plus the sum of the exponents; a few logs per frame instead of one per
-    # bin, exact to ~1e-14. Mantissas lie in [0.5, 1), so a product of 512
-    # stays above 0.5**512 ~ 1e-154: no underflow.
-    mantissa, exponent = np.frexp(thresholded)
-    log_sum = exponent.sum(axis=1) * np.log(2.0)
-    for start in range(0, mantissa.shape[1], 512):
-        log_sum += np.log(mantissa[:, start : start + 512].prod(axis=1))
-    geometric = np.exp(log_sum / thresholded.shape[1])
-    flatness = geometric / arithmetic
-    return centroid, bandwidth, rolloff, flatness
 
 
 def _zero_crossing_rate(

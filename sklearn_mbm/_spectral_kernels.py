@@ -1,0 +1,207 @@
+"""Compiled per-frame reductions of a batch of spectra (numba).
+
+After the batched FFT, every feature but the MFCC pipeline reduces each
+frame's spectrum to a few numbers: the mel energies, the centroid, bandwidth,
+roll-off and flatness. With numpy each of those is one or more passes over the
+whole ``(n_frames, n_bins)`` array, a few megabytes per batch, so the time
+goes into memory traffic, not arithmetic. :func:`reduce_spectra` makes one
+pass instead: for each frame it forms the power and magnitude spectra in a
+small buffer that stays in the L1 cache and derives every requested
+reduction from it, exactly as librosa defines them (same sums, same
+order for the roll-off's running sum).
+
+numba is a dependency of librosa, so it is always installed beside it. The
+kernels are compiled on first use (about a second) and cached on disk where
+numba finds a writable cache folder (the package's ``__pycache__`` or the
+user cache); if it finds none they are compiled once per process.
+"""
+
+import math
+
+import numba
+import numpy as np
+
+
+def _jit(function):
+    """Compile with numba, cached on disk when a cache folder is usable.
+
+    ``fastmath={"reassoc", "contract"}`` lets sums be split into several
+    running sums (and use fused multiply-adds), so they vectorise; results
+    move by a few units in the last place, as any BLAS sum does. No other
+    fast-math licence is taken (NaN and inf keep their IEEE meaning).
+    """
+    options = {"nogil": True, "fastmath": {"reassoc", "contract"}}
+    try:
+        return numba.njit(cache=True, **options)(function)
+    except RuntimeError:  # numba found no writable cache location
+        return numba.njit(**options)(function)
+
+
+_LN2 = math.log(2.0)
+_EXPONENT_MASK = np.uint64(0x7FF0000000000000)
+_MANTISSA_MASK = np.uint64(0x000FFFFFFFFFFFFF)
+_ONE_BITS = np.uint64(0x3FF0000000000000)  # the bits of 1.0
+_TILE = 16  # frames reduced side by side
+
+
+@_jit
+def _reduce_spectra(
+    spectrum,
+    rows,
+    freq,
+    mel_indptr,
+    mel_bins,
+    mel_weights,
+    roll_percent,
+    amin,
+    mel_out,
+    shape_out,
+):
+    n_rows = rows.shape[0]
+    n_bins = spectrum.shape[1]
+    n_mels = mel_out.shape[1]
+    want_shape = shape_out.shape[1] > 0
+    power = np.zeros((_TILE, n_bins))
+    mel_tile = np.empty((n_mels, _TILE))
+    magnitude = np.empty(n_bins)
+    floored = np.empty(n_bins)
+    bits = floored.view(np.uint64)
+    mantissa_bits = np.empty(n_bins, dtype=np.uint64)
+    mantissas = mantissa_bits.view(np.float64)
+    tiny = np.finfo(np.float64).tiny
+    for start in range(0, n_rows, _TILE):
+        n = min(_TILE, n_rows - start)
+        for t in range(n):
+            row = rows[start + t]
+            for k in range(n_bins):
+                value = spectrum[row, k]
+                power[t, k] = value.real * value.real + value.imag * value.imag
+        # Mel energies, the sparse product with librosa's mel filters, a tile
+        # of frames at a time: each band's sum over its few bins is a short
+        # chain of dependent additions, and the frames of the tile (innermost)
+        # run _TILE such chains side by side.
+        for band in range(n_mels):
+            for t in range(_TILE):
+                mel_tile[band, t] = 0.0
+            for j in range(mel_indptr[band], mel_indptr[band + 1]):
+                weight = mel_weights[j]
+                k = mel_bins[j]
+                for t in range(_TILE):
+                    mel_tile[band, t] += weight * power[t, k]
+        for t in range(n):
+            for band in range(n_mels):
+                mel_out[start + t, band] = mel_tile[band, t]
+        if not want_shape:
+            continue
+        for t in range(n):
+            out = start + t
+            # centroid, bandwidth and roll-off from the magnitude (librosa's
+            # power=1)
+            total = 0.0
+            first = 0.0
+            for k in range(n_bins):
+                magnitude[k] = math.sqrt(power[t, k])
+                total += magnitude[k]
+                first += magnitude[k] * freq[k]
+            # librosa.util.normalize(norm=1) leaves frames whose sum is below
+            # `tiny` (silent frames) unnormalised: a centroid of 0, not 0/0.
+            norm = 1.0 if total < tiny else total
+            centroid = first / norm
+            second = 0.0
+            for k in range(n_bins):
+                deviation = freq[k] - centroid
+                second += magnitude[k] * deviation * deviation
+            shape_out[out, 0] = centroid
+            shape_out[out, 1] = math.sqrt(second / norm)
+            # roll-off: the first bin whose running sum reaches roll_percent
+            # of the total, found in running-sum order as librosa's cumsum
+            threshold = roll_percent * total
+            running = 0.0
+            rolloff = n_bins - 1
+            for k in range(n_bins):
+                running += magnitude[k]
+                if not running < threshold:
+                    rolloff = k
+                    break
+            shape_out[out, 2] = freq[rolloff]
+            # flatness, from the amin-floored power (librosa's power=2):
+            # geometric over arithmetic mean. log x = e ln 2 + log m for
+            # x = m * 2**e with m in [1, 2): the exponents add as integers and
+            # the product of the mantissas stays below 2**n_bins, so a frame
+            # needs one log, not one per bin (floored values are normal
+            # numbers: no subnormal case).
+            arithmetic = 0.0
+            for k in range(n_bins):
+                floored[k] = max(power[t, k], amin)
+                arithmetic += floored[k]
+            exponents = 0
+            for k in range(n_bins):
+                exponents += np.int64((bits[k] & _EXPONENT_MASK) >> np.uint64(52))
+                mantissa_bits[k] = (bits[k] & _MANTISSA_MASK) | _ONE_BITS
+            product = 1.0
+            for k in range(n_bins):
+                product *= mantissas[k]
+            log_sum = (exponents - 1023 * n_bins) * _LN2 + math.log(product)
+            shape_out[out, 3] = math.exp(log_sum / n_bins) / (arithmetic / n_bins)
+
+
+def sparse_mel(mel_basis):
+    """CSR parts ``(indptr, bins, weights)`` of a ``(n_mels, n_bins)`` filter bank."""
+    mel_basis = np.asarray(mel_basis, dtype=np.float64)
+    n_mels = mel_basis.shape[0]
+    indptr = np.zeros(n_mels + 1, dtype=np.int64)
+    bins, weights = [], []
+    for band in range(n_mels):
+        (nonzero,) = np.nonzero(mel_basis[band])
+        bins.append(nonzero)
+        weights.append(mel_basis[band, nonzero])
+        indptr[band + 1] = indptr[band] + nonzero.size
+    return indptr, np.concatenate(bins), np.concatenate(weights)
+
+
+def reduce_spectra(
+    spectrum, rows, *, freq, mel=None, shape=False, roll_percent=0.85, amin=1e-10
+):
+    """Mel energies and spectral shape of the selected rows of ``spectrum``.
+
+    Parameters
+    ----------
+    spectrum : ndarray of shape (n_frames, n_bins), complex128
+        One-sided spectra (``rfft`` of windowed frames).
+    rows : ndarray of shape (n_rows,), int
+        Frames to reduce, in output order.
+    freq : ndarray of shape (n_bins,)
+        Centre frequency of each bin (``librosa.fft_frequencies``).
+    mel : tuple of (indptr, bins, weights) or None
+        Mel filter bank from :func:`sparse_mel`; ``None`` skips mel energies.
+    shape : bool
+        Whether to compute centroid, bandwidth, roll-off and flatness.
+    roll_percent, amin : float
+        As ``librosa.feature.spectral_rolloff(roll_percent=...)`` and
+        ``spectral_flatness(amin=...)``.
+
+    Returns
+    -------
+    mel_power : ndarray of shape (n_rows, n_mels) or None
+        ``|X|**2`` through the mel filters (``None`` without ``mel``).
+    spectral_shape : ndarray of shape (n_rows, 4) or None
+        Centroid, bandwidth, roll-off (Hz) and flatness, as
+        ``librosa.feature.spectral_*`` (``None`` unless ``shape``).
+    """
+    n_rows = rows.shape[0]
+    if mel is None:
+        mel = (np.zeros(1, dtype=np.int64), np.zeros(0, np.int64), np.zeros(0))
+    n_mels = mel[0].shape[0] - 1
+    mel_out = np.empty((n_rows, n_mels))
+    shape_out = np.empty((n_rows, 4 if shape else 0))
+    _reduce_spectra(
+        np.ascontiguousarray(spectrum, dtype=np.complex128),
+        np.ascontiguousarray(rows, dtype=np.int64),
+        np.ascontiguousarray(freq, dtype=np.float64),
+        *mel,
+        float(roll_percent),
+        float(amin),
+        mel_out,
+        shape_out,
+    )
+    return (mel_out if n_mels else None), (shape_out if shape else None)
