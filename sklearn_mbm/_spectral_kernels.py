@@ -148,15 +148,10 @@ def _reduce_spectra(
 def sparse_mel(mel_basis):
     """CSR parts ``(indptr, bins, weights)`` of a ``(n_mels, n_bins)`` filter bank."""
     mel_basis = np.asarray(mel_basis, dtype=np.float64)
-    n_mels = mel_basis.shape[0]
-    indptr = np.zeros(n_mels + 1, dtype=np.int64)
-    bins, weights = [], []
-    for band in range(n_mels):
-        (nonzero,) = np.nonzero(mel_basis[band])
-        bins.append(nonzero)
-        weights.append(mel_basis[band, nonzero])
-        indptr[band + 1] = indptr[band] + nonzero.size
-    return indptr, np.concatenate(bins), np.concatenate(weights)
+    bands, bins = np.nonzero(mel_basis)  # row-major: by band, then by bin
+    indptr = np.zeros(mel_basis.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(bands, minlength=mel_basis.shape[0]), out=indptr[1:])
+    return indptr, bins.astype(np.int64), mel_basis[bands, bins]
 
 
 def reduce_spectra(

@@ -16,13 +16,13 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from sklearn_mbm._audio_features import (
     FEATURE_FAMILIES,
     SPECTRAL_FEATURES,
     STATISTICS,
+    Workspace,
     count_frames,
     frame_families,
     frame_features,
@@ -318,20 +318,23 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
         progress = tqdm(
             total=len(cells), disable=not self.verbose, desc=type(self).__name__
         )
-        # n_jobs also caps BLAS threads (the mel product): more threads than
-        # asked for only contend with the FFTs and with other processes.
-        limits = threadpool_limits(limits=n_threads, user_api="blas")
-        rows, clips, n_frames = [], [], 0
+        workspace = Workspace()
+        rows, clips = [], []
 
-        def flush():
-            for batch in self._frame_batches(clips):
+        def flush(final=False):
+            """Compute the full frame batches; keep a partial last one for later."""
+            batches = list(self._frame_batches(clips))
+            if not final and batches and batches[-1][1] < _FRAME_BATCH:
+                batches.pop()  # fewer frames than a batch: wait for more clips
+            for batch, _ in batches:
                 output[[rows[i] for i in batch]] = self._pooled_features(
-                    [clips[i] for i in batch], window, mel_basis, n_threads
+                    [clips[i] for i in batch], window, mel_basis, n_threads, workspace
                 )[:, order]
-            rows.clear()
-            clips.clear()
+            done = sum(len(batch) for batch, _ in batches)
+            del rows[:done], clips[:done]
 
         try:
+            n_frames = 0  # frames of the clips waiting in `clips`
             for start in range(0, len(cells), _LOAD_CHUNK):
                 indices = range(start, min(start + _LOAD_CHUNK, len(cells)))
                 loaded = list((pool.map if pool else map)(load, indices))
@@ -348,11 +351,16 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
                         warnings.warn(str(error), CellLoadWarning, stacklevel=2)
                 if n_frames >= _FRAME_BATCH:
                     flush()
-                    n_frames = 0
+                    n_frames = int(
+                        count_frames(
+                            [clip.shape[0] for clip in clips],
+                            self.n_fft_,
+                            self.hop_length_,
+                        ).sum()
+                    )
                 progress.update(len(indices))
-            flush()
+            flush(final=True)
         finally:
-            limits.restore_original_limits()
             progress.close()
             if pool is not None:
                 pool.shutdown()
@@ -361,21 +369,22 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
     def _frame_batches(self, clips):
         """Split clips into consecutive batches of at most ``_FRAME_BATCH`` frames.
 
-        A clip longer than the budget forms a batch of its own.
+        Yields ``(clip indices, frame count)``; a clip longer than the budget
+        forms a batch of its own.
         """
         lengths = [clip.shape[0] for clip in clips]
         n_frames = count_frames(lengths, self.n_fft_, self.hop_length_)
         batch, total = [], 0
         for i, count in enumerate(n_frames):
             if batch and total + count > _FRAME_BATCH:
-                yield batch
+                yield batch, total
                 batch, total = [], 0
             batch.append(i)
             total += count
         if batch:
-            yield batch
+            yield batch, total
 
-    def _pooled_features(self, clips, window, mel_basis, n_threads):
+    def _pooled_features(self, clips, window, mel_basis, n_threads, workspace=None):
         """Pooled statistics of a batch: (n_clips, n_stats * n_frame_columns)."""
         blocks, n_frames = frame_features(
             clips,
@@ -387,6 +396,7 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
             n_mfcc=self.n_mfcc,
             families=frame_families(self._features),
             workers=n_threads,
+            workspace=workspace,
         )
         values = np.hstack([blocks[family] for family in self._features])
         pooled = pool_segments(values, n_frames, self._stats)
