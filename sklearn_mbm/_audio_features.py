@@ -24,7 +24,7 @@ import scipy.fft
 import scipy.signal
 from numpy.lib.stride_tricks import sliding_window_view
 
-from sklearn_mbm._spectral_kernels import reduce_spectra, sparse_mel
+from sklearn_mbm._spectral_kernels import reduce_spectra, sparse_mel, window_taps
 
 FEATURE_FAMILIES = ("mfcc", "delta", "delta2", "spectral", "logmel")
 STATISTICS = ("mean", "std", "min", "max", "median")
@@ -66,10 +66,21 @@ class Workspace:
     A fresh array of several megabytes is paid for again in page faults the
     first time it is written; across the batches of one ``transform`` the
     same few buffers (the laid-out signal, the windowed frames) serve again.
+    One workspace serves one thread and one set of frame parameters.
     """
 
     def __init__(self):
         self._arrays = {}
+        self._values = {}
+
+    def value(self, name, compute):
+        """``compute()``, computed on the first call for ``name`` only.
+
+        For what is fixed for one ``transform`` (window taps, mel filters).
+        """
+        if name not in self._values:
+            self._values[name] = compute()
+        return self._values[name]
 
     def array(self, name, shape, dtype=np.float64):
         """An uninitialised array of ``shape``, reusing the buffer ``name``."""
@@ -153,15 +164,27 @@ def frame_features(
     )
 
     blocks = {}
-    windowed = np.multiply(frames, window, out=workspace.array("frames", frames.shape))
-    spectrum = scipy.fft.rfft(windowed, axis=1, workers=workers, overwrite_x=True)
+    taps = workspace.value("taps", lambda: window_taps(window))
+    if taps is None:  # not a cosine-sum window: window each frame
+        windowed = np.multiply(
+            frames, window, out=workspace.array("frames", frames.shape)
+        )
+    else:  # the FFT reads the overlapping frames straight from `signal`, and
+        windowed = frames  # the window is applied to the spectra: no copy
+    spectrum = scipy.fft.rfft(windowed, axis=1, workers=workers)
     # Power, mel energies and spectral shape of each clip frame in one
     # compiled pass over the spectra (no (frames x bins) temporaries).
     mel_power, shape = reduce_spectra(
         spectrum,
         rows,
+        taps=taps,
+        n_fft=n_fft,
         freq=np.fft.rfftfreq(n_fft, d=1.0 / sr),  # librosa.fft_frequencies
-        mel=sparse_mel(mel_basis) if families & {"mfcc", "logmel"} else None,
+        mel=(
+            workspace.value("mel", lambda: sparse_mel(mel_basis))
+            if families & {"mfcc", "logmel"}
+            else None
+        ),
         shape="spectral" in families,
         roll_percent=_ROLL_PERCENT,
         amin=_AMIN,

@@ -847,8 +847,8 @@ def _decode_plain_wav(file, size, index, cell):
     decoded = decode_plain_pcm(file, layout)
     if decoded is None:
         return None
-    samples, rate = decoded
-    return _as_mono(samples, index, cell), float(rate)
+    samples, rate, integer_pcm = decoded
+    return _as_mono(samples, index, cell, checked=integer_pcm), float(rate)
 
 
 def _decode_audio(source, index, cell):
@@ -885,8 +885,12 @@ def _decode_audio(source, index, cell):
     return _as_mono(waveform, index, cell), float(rate)
 
 
-def _as_mono(samples, index, cell):
-    """Check decoded ``(n_frames, n_channels)`` samples; average to mono."""
+def _as_mono(samples, index, cell, checked=False):
+    """Check decoded ``(n_frames, n_channels)`` samples; average to mono.
+
+    ``checked=True`` skips the value checks for samples known to be finite
+    and within [-1, 1] (decoded integer PCM).
+    """
     if samples.shape[0] == 0:
         raise ValueError(
             cell_error_message(
@@ -897,7 +901,7 @@ def _as_mono(samples, index, cell):
             )
         )
     waveform = samples[:, 0] if samples.shape[1] == 1 else samples.mean(axis=1)
-    return _check_samples(waveform, index, cell)
+    return waveform if checked else _check_samples(waveform, index, cell)
 
 
 def _resample_waveform(waveform, rate, sr, index, cell):

@@ -45,9 +45,69 @@ _TILE = 16  # frames reduced side by side
 
 
 @_jit
+def _spectrum_bin(spectrum, row, index, n_fft):
+    """Bin ``index`` of the full spectrum (any integer) from the one-sided one."""
+    index %= n_fft
+    if index < spectrum.shape[1]:
+        return spectrum[row, index]
+    return np.conj(spectrum[row, n_fft - index])  # real input: X[N - k] = X[k]*
+
+
+@_jit
+def _windowed_bin(spectrum, row, taps, n_fft, k):
+    """``Y[k] = sum_m taps[m] X[k - m]`` for any bin (the general, slow path)."""
+    half = taps.shape[0] // 2
+    value = taps[half] * spectrum[row, k]
+    for m in range(1, half + 1):
+        value += taps[half + m] * (
+            _spectrum_bin(spectrum, row, k - m, n_fft)
+            + _spectrum_bin(spectrum, row, k + m, n_fft)
+        )
+    return value
+
+
+@_jit
+def _windowed_power(spectrum, parts, row, taps, n_fft, out):
+    """``|Y[k]|**2`` where ``Y[k] = sum_m taps[m] X[k - m]`` (taps symmetric).
+
+    ``parts`` is ``spectrum`` viewed as float64 (real and imaginary parts
+    side by side), which the hot loops read so that they vectorise.
+    """
+    n_bins = spectrum.shape[1]
+    half = taps.shape[0] // 2
+    if half == 0:  # windowed already (taps == [1.0]) or a scaled window
+        scale = taps[0] * taps[0]
+        for k in range(n_bins):
+            re = parts[row, 2 * k]
+            im = parts[row, 2 * k + 1]
+            out[k] = scale * (re * re + im * im)
+        return
+    if half == 1 and n_bins > 2:  # Hann, Hamming: three taps
+        centre = taps[1]
+        side = taps[2]
+        for k in range(1, n_bins - 1):
+            re = centre * parts[row, 2 * k] + side * (
+                parts[row, 2 * k - 2] + parts[row, 2 * k + 2]
+            )
+            im = centre * parts[row, 2 * k + 1] + side * (
+                parts[row, 2 * k - 1] + parts[row, 2 * k + 3]
+            )
+            out[k] = re * re + im * im
+        for k in (0, n_bins - 1):  # these reach round to conjugate bins
+            value = _windowed_bin(spectrum, row, taps, n_fft, k)
+            out[k] = value.real * value.real + value.imag * value.imag
+        return
+    for k in range(n_bins):
+        value = _windowed_bin(spectrum, row, taps, n_fft, k)
+        out[k] = value.real * value.real + value.imag * value.imag
+
+
+@_jit
 def _reduce_spectra(
     spectrum,
     rows,
+    taps,
+    n_fft,
     freq,
     mel_indptr,
     mel_bins,
@@ -60,6 +120,7 @@ def _reduce_spectra(
     n_rows = rows.shape[0]
     n_bins = spectrum.shape[1]
     n_mels = mel_out.shape[1]
+    parts = spectrum.view(np.float64)
     want_shape = shape_out.shape[1] > 0
     power = np.zeros((_TILE, n_bins))
     mel_tile = np.empty((n_mels, _TILE))
@@ -72,10 +133,7 @@ def _reduce_spectra(
     for start in range(0, n_rows, _TILE):
         n = min(_TILE, n_rows - start)
         for t in range(n):
-            row = rows[start + t]
-            for k in range(n_bins):
-                value = spectrum[row, k]
-                power[t, k] = value.real * value.real + value.imag * value.imag
+            _windowed_power(spectrum, parts, rows[start + t], taps, n_fft, power[t])
         # Mel energies, the sparse product with librosa's mel filters, a tile
         # of frames at a time: each band's sum over its few bins is a short
         # chain of dependent additions, and the frames of the tile (innermost)
@@ -154,17 +212,73 @@ def sparse_mel(mel_basis):
     return indptr, bins.astype(np.int64), mel_basis[bands, bins]
 
 
+def window_taps(window, *, max_half=3):
+    """The window as a short convolution of spectra, when it is one.
+
+    Multiplying a frame by a cosine-sum window (Hann, Hamming, Blackman, as
+    ``librosa.filters.get_window(..., fftbins=True)`` makes them) is, in the
+    frequency domain, a convolution with a few real taps: Hann's
+    ``0.5 - 0.5 cos(2 pi n / N)`` gives ``Y[k] = 0.5 X[k] - 0.25 (X[k-1] +
+    X[k+1])``. Applying it there spares a windowed copy of every frame.
+
+    Parameters
+    ----------
+    window : ndarray of shape (n_fft,)
+    max_half : int
+        Most taps on each side of the centre.
+
+    Returns
+    -------
+    taps : ndarray of shape (2 * half + 1,) or None
+        Centred taps, symmetric; None when the window is not such a sum (its
+        spectrum has more than ``2 * max_half + 1`` bins above rounding, or is
+        not real and symmetric).
+    """
+    window = np.asarray(window, dtype=np.float64)
+    n = window.shape[0]
+    coefficients = np.fft.fft(window) / n
+    tol = 1e-13 * max(np.abs(coefficients).max(), 1e-300)
+    real = coefficients.real
+    if np.abs(coefficients.imag).max() > tol or n < 2 * max_half + 2:
+        return None
+    nonzero = np.flatnonzero(np.abs(real) > tol)
+    distance = np.minimum(nonzero, n - nonzero)  # from bin 0, round the circle
+    half = int(distance.max()) if nonzero.size else 0
+    if half > max_half:
+        return None
+    side = real[1 : half + 1]
+    if np.abs(side - real[n - 1 : n - half - 1 : -1]).max(initial=0.0) > tol:
+        return None  # asymmetric: the taps would be complex
+    return np.concatenate([side[::-1], real[:1], side])
+
+
 def reduce_spectra(
-    spectrum, rows, *, freq, mel=None, shape=False, roll_percent=0.85, amin=1e-10
+    spectrum,
+    rows,
+    *,
+    freq,
+    taps=None,
+    n_fft=None,
+    mel=None,
+    shape=False,
+    roll_percent=0.85,
+    amin=1e-10,
 ):
     """Mel energies and spectral shape of the selected rows of ``spectrum``.
 
     Parameters
     ----------
     spectrum : ndarray of shape (n_frames, n_bins), complex128
-        One-sided spectra (``rfft`` of windowed frames).
+        One-sided spectra: ``rfft`` of windowed frames, or of plain frames
+        with ``taps`` from :func:`window_taps`.
     rows : ndarray of shape (n_rows,), int
         Frames to reduce, in output order.
+    taps : ndarray of shape (2 * half + 1,) or None
+        Window to apply to the spectra (:func:`window_taps`); None when they
+        are windowed already.
+    n_fft : int or None
+        Frame length, required with ``taps`` (bins near the edges wrap
+        round to conjugate bins).
     freq : ndarray of shape (n_bins,)
         Centre frequency of each bin (``librosa.fft_frequencies``).
     mel : tuple of (indptr, bins, weights) or None
@@ -189,9 +303,15 @@ def reduce_spectra(
     n_mels = mel[0].shape[0] - 1
     mel_out = np.empty((n_rows, n_mels))
     shape_out = np.empty((n_rows, 4 if shape else 0))
+    if taps is None:
+        taps, n_fft = np.ones(1), 2 * (spectrum.shape[1] - 1)
+    elif n_fft is None:
+        raise ValueError("n_fft is required with taps.")
     _reduce_spectra(
         np.ascontiguousarray(spectrum, dtype=np.complex128),
         np.ascontiguousarray(rows, dtype=np.int64),
+        np.ascontiguousarray(taps, dtype=np.float64),
+        int(n_fft),
         np.ascontiguousarray(freq, dtype=np.float64),
         *mel,
         float(roll_percent),

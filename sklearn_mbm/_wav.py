@@ -13,7 +13,8 @@ chunk after the data) returns ``None`` and is left to libsndfile.
 ``tests/test_io.py`` checks both paths give identical arrays.
 """
 
-from dataclasses import dataclass
+import struct
+from typing import NamedTuple
 
 import numpy as np
 
@@ -34,8 +35,7 @@ _PLAIN_CODECS = {
 }
 
 
-@dataclass(frozen=True)
-class RiffLayout:
+class RiffLayout(NamedTuple):
     """Where a RIFF/WAVE file keeps its format and its samples.
 
     Attributes
@@ -112,11 +112,7 @@ def _plain_codec(layout):
         return None
     if layout.truncated or layout.data_size in _PLACEHOLDER_SIZES:
         return None
-    tag = int.from_bytes(fmt[0:2], "little")
-    n_channels = int.from_bytes(fmt[2:4], "little")
-    rate = int.from_bytes(fmt[4:8], "little")
-    block_align = int.from_bytes(fmt[12:14], "little")
-    bits = int.from_bytes(fmt[14:16], "little")
+    tag, n_channels, rate, _, block_align, bits = struct.unpack_from("<HHIIHH", fmt)
     if tag == _WAVE_FORMAT_EXTENSIBLE:
         # WAVEFORMATEXTENSIBLE: cbSize (2), valid bits (2), channel mask (4),
         # then the sub-format GUID, whose first two bytes are the format tag.
@@ -145,10 +141,12 @@ def decode_plain_pcm(file, layout):
 
     Returns
     -------
-    decoded : tuple of (ndarray of shape (n_frames, n_channels), int) or None
-        float64 samples and the sample rate; ``None`` for any layout this
-        function does not decode (the caller then uses libsndfile). A trailing
-        partial frame is dropped, as libsndfile does.
+    decoded : tuple of (ndarray of shape (n_frames, n_channels), int, bool) or None
+        float64 samples, the sample rate, and whether the samples are
+        integer PCM (then finite and within [-1, 1] by construction);
+        ``None`` for any layout this function does not decode (the caller
+        then uses libsndfile). A trailing partial frame is dropped, as
+        libsndfile does.
     """
     codec = _plain_codec(layout)
     if codec is None:
@@ -158,9 +156,10 @@ def decode_plain_pcm(file, layout):
     n_frames = layout.data_size // (dtype.itemsize * n_channels)
     file.seek(layout.data_offset)
     raw = file.read(n_frames * n_channels * dtype.itemsize)
-    samples = np.frombuffer(raw, dtype=dtype).astype(np.float64)
+    samples = np.frombuffer(raw, dtype=dtype)
     if offset:
-        samples -= offset
-    if scale != 1.0:
-        samples /= scale
-    return samples.reshape(n_frames, n_channels), rate
+        samples = np.subtract(samples, offset, dtype=np.float64)
+        samples *= 1.0 / scale
+    else:  # scales are powers of two: x * (1 / scale) == x / scale exactly
+        samples = np.multiply(samples, 1.0 / scale, dtype=np.float64)
+    return samples.reshape(n_frames, n_channels), rate, dtype.kind in "iu"

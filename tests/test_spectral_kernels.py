@@ -12,7 +12,12 @@ import pytest
 import scipy.fft
 import soundfile
 
-from sklearn_mbm._spectral_kernels import _TILE, reduce_spectra, sparse_mel
+from sklearn_mbm._spectral_kernels import (
+    _TILE,
+    reduce_spectra,
+    sparse_mel,
+    window_taps,
+)
 
 FSDD = Path(__file__).resolve().parents[2] / "shared" / "data" / "fsdd" / "recordings"
 SR, N_FFT, HOP = 16000, 400, 160
@@ -144,3 +149,63 @@ def test_sparse_mel_is_the_dense_bank():
         dense[band, bins[span]] = weights[span]
     np.testing.assert_array_equal(dense, MEL.astype(np.float64))
     assert bins.size == np.count_nonzero(MEL)
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("hann", [-0.25, 0.5, -0.25]),
+        ("hamming", [-0.23, 0.54, -0.23]),
+        ("boxcar", [1.0]),
+    ],
+)
+@pytest.mark.parametrize("n_fft", [400, 551])
+def test_window_taps_of_cosine_sum_windows(name, expected, n_fft):
+    window = librosa.filters.get_window(name, n_fft, fftbins=True)
+    np.testing.assert_allclose(window_taps(window), expected, atol=1e-15)
+
+
+def test_window_taps_refuses_other_windows():
+    n_fft = 400
+    assert window_taps(librosa.filters.get_window("blackman", n_fft)) is not None
+    assert (
+        window_taps(librosa.filters.get_window("blackman", n_fft), max_half=1) is None
+    )
+    assert window_taps(librosa.filters.get_window(("kaiser", 8.0), n_fft)) is None
+    # symmetric (fftbins=False) Hann is not a periodic cosine sum
+    assert window_taps(librosa.filters.get_window("hann", n_fft, fftbins=False)) is None
+    rng = np.random.default_rng(0)
+    assert window_taps(rng.uniform(size=n_fft)) is None
+
+
+@pytest.mark.parametrize("name", ["hann", "hamming", "blackman"])
+@pytest.mark.parametrize("n_fft", [400, 551, 64])
+def test_taps_on_plain_frames_equal_windowed_frames(name, n_fft):
+    """Windowing the spectra equals windowing the frames, edge bins included."""
+    rng = np.random.default_rng(n_fft)
+    frames = rng.normal(size=(37, n_fft)) * np.logspace(-3, 1, 37)[:, None]
+    frames[5] = 0.0  # a silent frame
+    window = librosa.filters.get_window(name, n_fft, fftbins=True)
+    freq = librosa.fft_frequencies(sr=SR, n_fft=n_fft)
+    mel = sparse_mel(librosa.filters.mel(sr=SR, n_fft=n_fft, n_mels=16))
+    rows = np.arange(37)
+    tapped = reduce_spectra(
+        scipy.fft.rfft(frames, axis=1),
+        rows,
+        taps=window_taps(window),
+        n_fft=n_fft,
+        freq=freq,
+        mel=mel,
+        shape=True,
+    )
+    windowed = reduce_spectra(
+        scipy.fft.rfft(frames * window, axis=1), rows, freq=freq, mel=mel, shape=True
+    )
+    np.testing.assert_allclose(tapped[0], windowed[0], rtol=1e-11, atol=0)
+    np.testing.assert_allclose(tapped[1], windowed[1], rtol=1e-10, atol=1e-12)
+
+
+def test_taps_need_n_fft():
+    spectrum = np.ones((2, 5), dtype=complex)
+    with pytest.raises(ValueError, match="n_fft is required"):
+        reduce_spectra(spectrum, np.arange(2), freq=np.arange(5.0), taps=np.ones(3))

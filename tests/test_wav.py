@@ -75,7 +75,8 @@ def test_plain_layouts_equal_libsndfile(noise, subtype, channels, fmt):
     data = _written(noise[:, :channels], 11025, subtype, fmt)
     decoded = _decode(data)
     assert decoded is not None, "a plain layout must not fall back"
-    samples, rate = decoded
+    samples, rate, integer = decoded
+    assert integer == subtype.startswith("PCM")
     expected, expected_rate = _libsndfile(data)
     assert rate == expected_rate == 11025
     assert samples.dtype == np.float64 and samples.shape == (301, channels)
@@ -108,7 +109,7 @@ def test_chunks_around_the_data_and_odd_padding():
         _chunk(b"data", pcm.tobytes()),
         _chunk(b"cue ", b"\0" * 4),
     )
-    samples, rate = _decode(data)
+    samples, rate, _ = _decode(data)
     np.testing.assert_array_equal(samples[:, 0], pcm / 32768.0)
     np.testing.assert_array_equal(samples, _libsndfile(data)[0])
     assert rate == 8000
@@ -119,7 +120,7 @@ def test_trailing_partial_frame_dropped_like_libsndfile():
     data = _riff(
         _chunk(b"fmt ", _fmt(1, 2, 8000, 16)), _chunk(b"data", pcm.tobytes()[:-2])
     )
-    samples, _ = _decode(data)
+    samples, _, _ = _decode(data)
     assert samples.shape == (5, 2)
     np.testing.assert_array_equal(samples, _libsndfile(data)[0])
 
@@ -180,7 +181,15 @@ def test_random_headers_decode_like_libsndfile_or_fall_back(
     decoded = _decode(data)
     if decoded is None:
         return
-    samples, decoded_rate = decoded
+    samples, decoded_rate, _ = decoded
     expected, expected_rate = _libsndfile(data)
     assert decoded_rate == expected_rate
     np.testing.assert_array_equal(samples, expected)
+
+
+def test_float_wav_with_nan_or_inf_is_refused():
+    samples = np.array([0.0, 0.5, np.nan, -0.5, np.inf], dtype=np.float32)
+    data = _written(samples, 8000, "FLOAT")
+    assert _decode(data)[2] is False  # float samples: the loader checks them
+    with pytest.raises(ValueError, match=r"sample 3 .*2 NaN or infinite"):
+        load_audio_cell(data, 3, sr=8000)
