@@ -24,8 +24,6 @@ import scipy.fft
 import scipy.signal
 from numpy.lib.stride_tricks import sliding_window_view
 
-from sklearn_mbm._spectral_kernels import reduce_spectra, sparse_mel, window_taps
-
 FEATURE_FAMILIES = ("mfcc", "delta", "delta2", "spectral", "logmel")
 STATISTICS = ("mean", "std", "min", "max", "median")
 SPECTRAL_FEATURES = (
@@ -135,6 +133,10 @@ def frame_features(
     n_frames : ndarray of shape (n_clips,)
         Frames per clip (``1 + len // hop_length`` for even ``n_fft``).
     """
+    # numba (about 0.3 s to import) loads with the first batch, not with
+    # the package
+    from sklearn_mbm._spectral_kernels import reduce_spectra, sparse_mel, window_taps
+
     families = set(families)
     lengths = np.array([clip.shape[0] for clip in clips], dtype=np.int64)
     n_frames = count_frames(lengths, n_fft, hop_length)

@@ -24,6 +24,22 @@ def test_import_is_light():
     assert out.stdout.strip() == ""
 
 
+def test_estimators_import_without_compilers_or_deep_learning():
+    """Importing the extractors loads neither TensorFlow nor numba: numba
+    (the audio kernels) loads with the first audio batch, TensorFlow with the
+    first Keras backbone."""
+    code = (
+        "import sys; from sklearn_mbm import (AudioFeatureExtractor, "
+        "ImageFeatureExtractor, TextFeatureExtractor, FusionTransformer); "
+        "heavy = [m for m in ('tensorflow', 'keras', 'numba') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == ""
+
+
 @pytest.mark.parametrize("name", sklearn_mbm.__all__)
 def test_public_names_resolve(name):
     assert getattr(sklearn_mbm, name) is not None

@@ -209,3 +209,28 @@ def test_taps_need_n_fft():
     spectrum = np.ones((2, 5), dtype=complex)
     with pytest.raises(ValueError, match="n_fft is required"):
         reduce_spectra(spectrum, np.arange(2), freq=np.arange(5.0), taps=np.ones(3))
+
+
+def test_kernels_compile_without_a_writable_cache(monkeypatch):
+    """Where numba finds no cache folder, kernels are compiled uncached."""
+    import numba
+
+    from sklearn_mbm import _spectral_kernels
+
+    real_njit = numba.njit
+    calls = []
+
+    def njit(**options):
+        calls.append(options.get("cache", False))
+        if options.get("cache"):
+            raise RuntimeError("cannot cache function: no locator available")
+        return real_njit(**options)
+
+    monkeypatch.setattr(numba, "njit", njit)
+
+    def double(x):
+        return 2 * x
+
+    kernel = _spectral_kernels._jit(double)
+    assert calls == [True, False]
+    assert kernel(21) == 42
