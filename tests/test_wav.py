@@ -193,3 +193,25 @@ def test_float_wav_with_nan_or_inf_is_refused():
     assert _decode(data)[2] is False  # float samples: the loader checks them
     with pytest.raises(ValueError, match=r"sample 3 .*2 NaN or infinite"):
         load_audio_cell(data, 3, sr=8000)
+
+
+def test_loader_decodes_plain_pcm_without_libsndfile(monkeypatch, noise):
+    """Plain PCM takes the NumPy path (the speed of the audio extractor relies
+    on it); anything else still reaches libsndfile."""
+    import soundfile as soundfile_module
+
+    plain = _written(noise[:, :1], 8000, "PCM_16")
+    other = _written(noise[:, :1], 8000, "PCM_24")
+    expected = _libsndfile(plain)[0][:, 0]
+    opened = []
+    real = soundfile_module.SoundFile
+
+    def spy(*args, **kwargs):
+        opened.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(soundfile_module, "SoundFile", spy)
+    np.testing.assert_array_equal(load_audio_cell(plain, 0, sr=8000), expected)
+    assert opened == []
+    load_audio_cell(other, 1, sr=8000)
+    assert len(opened) == 1
