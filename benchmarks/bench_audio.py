@@ -21,8 +21,9 @@ with threadpoolctl), in the same process, after a warm-up on a few clips
 (librosa's first calls compile and cache). The ratio is
 ``candidate / baseline`` (target <= 0.1, i.e. at least 10x faster); the
 largest relative difference between the two outputs is printed (the
-extractor returns float32, so ~1e-7 is expected), and so is the ratio of CPU
-times, steadier than wall-clock time when other processes share the cores.
+extractor returns float32, so ~1e-7 is expected; above 1e-4 of a feature's
+scale the benchmark fails), and so is the ratio of CPU times, steadier than
+wall-clock time when other processes share the cores.
 
 Run: ``python benchmarks/bench_audio.py [--n-clips 3000] [--repeats 1]``.
 """
@@ -40,6 +41,7 @@ RECORDINGS = RECORDINGS / "recordings"
 SR = 16000
 N_FFT, HOP = 400, 160  # AudioFeatureExtractor's 25 ms / 10 ms at 16 kHz
 TARGET = 0.1
+PARITY = 1e-4  # largest difference allowed, relative to each feature's scale
 
 
 def clip_paths(n_clips):
@@ -135,6 +137,13 @@ def run(quick=False, n_clips=None, repeats=1):
     with np.errstate(divide="ignore", invalid="ignore"):
         relative = np.where(difference == 0, 0.0, difference / scale)
     column_relative = difference.max(axis=0) / np.maximum(scale.max(axis=0), 1e-30)
+    if column_relative.max() > PARITY:
+        # a speed-up that changed the features is no speed-up: fail loudly
+        raise AssertionError(
+            f"features differ from librosa's by {column_relative.max():.2e} of a "
+            f"feature's scale (column {int(column_relative.argmax())}), more than "
+            f"{PARITY:g}."
+        )
     return {
         "baseline": "per-clip librosa.feature calls",
         "candidate": "AudioFeatureExtractor.transform",
