@@ -7,8 +7,9 @@ whole ``(n_frames, n_bins)`` array, a few megabytes per batch, so the time
 goes into memory traffic, not arithmetic. :func:`reduce_spectra` makes one
 pass instead: for each frame it forms the power and magnitude spectra in a
 small buffer that stays in the L1 cache and derives every requested
-reduction from it, exactly as librosa defines them (same sums, same
-order for the roll-off's running sum).
+reduction from it as librosa defines it: the same sums (split for
+vectorisation, so they move by rounding only) and, for the roll-off, the
+running sum in librosa's order, so the chosen bin is the same.
 
 numba is a dependency of librosa, so it is always installed beside it; this
 module imports it, and is itself imported by the first audio batch, not by

@@ -323,16 +323,21 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
         rows, clips = [], []
 
         def flush(final=False):
-            """Compute the full frame batches; keep a partial last one for later."""
+            """Compute the full frame batches; keep a partial last one for later.
+
+            Returns the number of frames of the clips kept.
+            """
             batches = list(self._frame_batches(clips))
+            kept = 0
             if not final and batches and batches[-1][1] < _FRAME_BATCH:
-                batches.pop()  # fewer frames than a batch: wait for more clips
+                kept = batches.pop()[1]  # a partial batch waits for more clips
             for batch, _ in batches:
                 output[[rows[i] for i in batch]] = self._pooled_features(
                     [clips[i] for i in batch], window, mel_basis, n_threads, workspace
                 )[:, order]
             done = sum(len(batch) for batch, _ in batches)
             del rows[:done], clips[:done]
+            return kept
 
         try:
             n_frames = 0  # frames of the clips waiting in `clips`
@@ -351,14 +356,7 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
                     else:  # warn in the main thread, in sample order
                         warnings.warn(str(error), CellLoadWarning, stacklevel=2)
                 if n_frames >= _FRAME_BATCH:
-                    flush()
-                    n_frames = int(
-                        count_frames(
-                            [clip.shape[0] for clip in clips],
-                            self.n_fft_,
-                            self.hop_length_,
-                        ).sum()
-                    )
+                    n_frames = flush()
                 progress.update(len(indices))
             flush(final=True)
         finally:
