@@ -1,17 +1,26 @@
 """Cache keys for FusionTransformer's per-modality cache.
 
 A key is a digest of a modality's unfitted transformer (its parameters), its
-column's values and ``y``. Columns of cells are hashed cell by cell (array
+column's values and ``y``. A callable among the parameters (a text ``method``,
+an ``analyzer``...) is hashed by what it computes: its code, constants,
+defaults, closure and the globals it names, as :class:`joblib.Memory` does for
+the function it caches; pickling would hash it by name alone, so editing its
+body would serve stale features. Columns of cells are hashed cell by cell (array
 bytes, text, paths) instead of pickling the whole object column, which is
 several times faster for columns of image or waveform arrays. A column of file
 paths is hashed as the paths: file contents changing under the same path do
 not change the key.
 """
 
+import functools
 import hashlib
+import inspect
+import marshal
+import types
 
 import joblib
 import numpy as np
+from joblib.hashing import NumpyHasher
 
 
 def _update_with_array(digest, array):
@@ -47,6 +56,131 @@ def _update_with_data(digest, data):
         _update_with_array(digest, data)
 
 
+def _code_names(code):
+    """Global names a code object and the code objects nested in it use."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _code_names(const)
+    return names
+
+
+def _update_with_value(digest, value, seen):
+    """Hash a value a callable depends on; functions by their code."""
+    if isinstance(value, types.ModuleType):
+        digest.update(b"M" + value.__name__.encode())
+    elif callable(value) and not hasattr(value, "get_params"):
+        _update_with_callable(digest, value, seen)
+    else:
+        try:
+            digest.update(b"V" + _CodeHasher(hash_name="md5").hash(value).encode())
+        except Exception as exc:  # unpicklable: the key cannot be trusted
+            raise TypeError(
+                f"Cannot build a cache key for {value!r} of type "
+                f"{type(value).__name__}, which a callable parameter depends on "
+                f"({exc}). Use memory=None, or make it picklable."
+            ) from exc
+
+
+def _update_with_callable(digest, func, seen):
+    """Hash what a callable computes: code, constants, defaults, closure and
+    the globals it names (recursively for functions), not just its name."""
+    if id(func) in seen:
+        digest.update(b"R")
+        return
+    seen.add(id(func))
+    if isinstance(func, functools.partial):
+        digest.update(b"P")
+        _update_with_callable(digest, func.func, seen)
+        _update_with_value(digest, (func.args, sorted(func.keywords.items())), seen)
+        return
+    if inspect.ismethod(func):
+        _update_with_value(digest, func.__self__, seen)
+        func = func.__func__
+    code = getattr(func, "__code__", None)
+    if code is None:
+        if isinstance(func, type) or inspect.isroutine(func):
+            digest.update(b"C" + joblib.hash(func).encode())  # compiled code
+        else:  # an instance with __call__: its state and its class's code
+            digest.update(b"I" + joblib.hash(func).encode())
+            _update_with_callable(digest, type(func).__call__, seen)
+        return
+    # marshal covers the bytecode, constants and names (and line numbers: a
+    # moved function is a miss, which is safe)
+    digest.update(b"F" + hashlib.sha1(marshal.dumps(code)).digest())
+    _update_with_value(digest, (func.__defaults__, func.__kwdefaults__), seen)
+    for cell in func.__closure__ or ():
+        try:
+            contents = cell.cell_contents
+        except ValueError:  # an empty cell
+            digest.update(b"E")
+            continue
+        _update_with_value(digest, contents, seen)
+    namespace = getattr(func, "__globals__", {})
+    for name in sorted(_code_names(code)):
+        if name not in namespace:
+            continue
+        value = namespace[name]
+        digest.update(b"G" + name.encode())
+        if isinstance(value, types.FunctionType) and (
+            value.__module__ != func.__module__
+        ):
+            # another module's function (a library's): by name, as pickle does
+            digest.update(b"N" + joblib.hash(value).encode())
+        else:
+            _update_with_value(digest, value, seen)
+
+
+def _callable_params(value, found):
+    """Callables (not estimators) among an estimator's parameters, deep."""
+    if hasattr(value, "get_params") and not isinstance(value, type):
+        try:
+            params = value.get_params(deep=True)
+        except TypeError:  # an estimator class given where an instance goes
+            return found
+        for _, param in sorted(params.items()):
+            _callable_params(param, found)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _callable_params(item, found)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _callable_params(item, found)
+    elif callable(value) and not isinstance(value, type):
+        found.append(value)
+    return found
+
+
+def callables_token(estimator):
+    """Hex digest of the code of the callables among an estimator's
+    parameters (an empty digest when it has none)."""
+    digest = hashlib.sha1()
+    seen = set()
+    for func in _callable_params(estimator, []):
+        _update_with_callable(digest, func, seen)
+    return digest.hexdigest()
+
+
+class _CodeHasher(NumpyHasher):
+    """joblib's hasher, but a function is hashed by its code (pickle would
+    save its name alone, and fail for a closure or a lambda)."""
+
+    dispatch = NumpyHasher.dispatch.copy()
+
+    def _save_function(self, func):
+        digest = hashlib.sha1()
+        _update_with_callable(digest, func, set())
+        self.save(("function", func.__qualname__, digest.hexdigest()))
+
+    dispatch[types.FunctionType] = _save_function
+
+
+def estimator_token(estimator):
+    """Hex digest of an estimator, fitted or not (as :func:`joblib.hash`: its
+    parameters and fitted state), its functions hashed by their code."""
+    return _CodeHasher(hash_name="md5").hash(estimator)
+
+
 def fingerprint(estimator, *data):
     """Hex digest of an estimator's parameters and of data columns.
 
@@ -54,7 +188,8 @@ def fingerprint(estimator, *data):
     ----------
     estimator : estimator, str or None
         Hashed with :func:`joblib.hash` (an unfitted estimator hashes its
-        parameters); a string (an earlier fingerprint) is taken as is.
+        parameters, a fitted one its state too), callable parameters by their
+        code; a string (an earlier fingerprint) is taken as is.
     *data : array-like, Series, DataFrame or None
         Columns of cells or numeric blocks, hashed by value and order.
 
@@ -66,7 +201,7 @@ def fingerprint(estimator, *data):
     digest.update(
         estimator.encode()
         if isinstance(estimator, str)
-        else joblib.hash(estimator).encode()
+        else estimator_token(estimator).encode()
     )
     for part in data:
         digest.update(b"|")

@@ -16,6 +16,19 @@ from sklearn.utils.validation import check_array, validate_data
 from sklearn_mbm._routing import check_unique_names, rows_to_object_array
 
 
+def default_output(estimator):
+    """Make an internal step return its default container (an ndarray or a
+    sparse matrix) whatever ``sklearn.set_config(transform_output=...)`` says,
+    as scikit-learn's meta-estimators do for the steps they use internally.
+    Estimators without ``set_output`` never follow the setting."""
+    if hasattr(estimator, "set_output") and hasattr(estimator, "transform"):
+        try:
+            estimator.set_output(transform="default")
+        except ValueError:  # a Pipeline with a step that has no set_output
+            pass
+    return estimator
+
+
 class ModalityComposition(_BaseComposition):
     """Mixin: nested parameters of ``(name, estimator, column)`` specs.
 

@@ -16,6 +16,7 @@ import os
 import time
 from numbers import Integral, Real
 
+import joblib
 import numpy as np
 from scipy import sparse
 from sklearn.base import TransformerMixin, _fit_context, clone
@@ -29,8 +30,8 @@ from sklearn.utils.validation import (
     check_memory,
 )
 
-from sklearn_mbm._cache import fingerprint
-from sklearn_mbm._composition import ModalityComposition
+from sklearn_mbm._cache import callables_token, fingerprint
+from sklearn_mbm._composition import ModalityComposition, default_output
 from sklearn_mbm._normalize import make_normalizer
 from sklearn_mbm._routing import (
     check_unique_names,
@@ -344,14 +345,24 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
             Xt = check_array(column, dtype=np.float64, input_name=block.name)
             fitted, fit_key = "passthrough", None
         elif fit:
-            unfitted = clone(block.transformer)
+            # an internal step: our blocks must not follow a global
+            # set_config(transform_output=...), as in sklearn's meta-estimators
+            unfitted = default_output(clone(block.transformer))
             fit_key = fingerprint(unfitted, column, y) if cached else None
             fitted, Xt = memory.cache(_fit_transform_one, ignore=_IGNORED)(
                 fit_key, unfitted, column, y
             )
         else:
             fitted, fit_key = block.fitted, block.fit_key
-            key = fingerprint(fit_key, column) if cached else None
+            key = None
+            if cached:
+                # The fitted transformer's identity: the key of a cached fit, or
+                # (fitted without memory, or memory set after fit / on a loaded
+                # model) a hash of its fitted state. The code of callable
+                # parameters is hashed as it is now, since a loaded model calls
+                # today's code.
+                fitted_id = fit_key or joblib.hash(fitted)
+                key = fingerprint(fitted_id + callables_token(fitted), column)
             Xt = memory.cache(_transform_one, ignore=_IGNORED[:2])(key, fitted, column)
         if self.verbose:
             elapsed = time.perf_counter() - start
@@ -433,11 +444,13 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
                     f"Every row of modality {block.name!r} is missing or failed."
                 )
             block.n_input_features = Xt.shape[1]
-            block.normalizer = make_normalizer(self.normalize).fit(Xt)
+            normalizer = default_output(make_normalizer(self.normalize))
+            block.normalizer = normalizer.fit(Xt)
             block.projection = None
             if self.method == "weighted_sum":
                 Xn = block.normalizer.transform(Xt)
-                block.projection = PCA(n_components, svd_solver="full").fit(Xn)
+                pca = default_output(PCA(n_components, svd_solver="full"))
+                block.projection = pca.fit(Xn)
             if self.missing == "mean":
                 block.fill = self._map_block(block, Xt).mean(axis=0)
             else:

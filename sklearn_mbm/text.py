@@ -20,7 +20,7 @@ from sklearn.feature_extraction.text import (
 )
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
-from sklearn.utils._set_output import _get_output_config
+from sklearn.utils._set_output import _get_container_adapter, _get_output_config
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_mbm._io import (
@@ -42,7 +42,9 @@ def _method_name(method):
     return getattr(method, "__qualname__", None) or type(method).__name__
 
 
-class TextFeatureExtractor(TransformerMixin, BaseEstimator):
+class TextFeatureExtractor(
+    TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
+):
     """Turn a column of text cells into numeric features.
 
     Bag-of-words features (tf-idf, counts or feature hashing) come from
@@ -163,9 +165,13 @@ class TextFeatureExtractor(TransformerMixin, BaseEstimator):
     ``"hashing"`` without ``n_components``; a dense ndarray otherwise (float64,
     or float32 when a callable returns float32).
 
-    ``set_output(transform="pandas")`` needs dense output: scikit-learn raises a
+    ``set_output(transform="pandas")`` needs dense output: it raises a
     ``ValueError`` for a sparse result. Set ``n_components`` (or use a callable
-    method) to get a DataFrame whose columns are ``svd0, svd1, ...``.
+    method) to get a DataFrame whose columns are ``svd0, svd1, ...``. A global
+    ``sklearn.set_config(transform_output="pandas")`` leaves sparse features
+    sparse, as scikit-learn's vectorizers do, so that
+    ``make_pipeline(TextFeatureExtractor(), LogisticRegression())`` works
+    under it.
 
     Feature names (:meth:`get_feature_names_out`): the vocabulary terms for
     ``"tfidf"`` and ``"count"``, ``hash0, hash1, ...`` for ``"hashing"``,
@@ -370,23 +376,52 @@ class TextFeatureExtractor(TransformerMixin, BaseEstimator):
             return self._embed(texts, n_expected=n_expected)
         return self.vectorizer_.transform(texts)
 
-    def _check_dense_output(self, block):
-        """Explain, before scikit-learn's generic error, why pandas needs dense."""
+    def set_output(self, *, transform=None):
+        """Set the output container of dense features.
+
+        Sparse features (the vectorizer methods without ``n_components``) stay
+        sparse under a global ``sklearn.set_config(transform_output=...)``, as
+        scikit-learn's vectorizers do; asking this extractor for ``"pandas"``
+        or ``"polars"`` explicitly with sparse features is an error.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"}, default=None
+            ``"default"``: an ndarray or sparse matrix; ``"pandas"`` /
+            ``"polars"``: a DataFrame of dense features; None: unchanged.
+
+        Returns
+        -------
+        self : TextFeatureExtractor
+            This extractor.
+        """
+        if transform is not None:
+            config = dict(getattr(self, "_sklearn_output_config", {}))
+            config["transform"] = transform
+            self._sklearn_output_config = config
+        return self
+
+    def _wrap_output(self, block, X):
+        """Wrap dense features as set_output (or the global setting) asks."""
         # fit_transform and transform share the "transform" output setting
         container = _get_output_config("transform", self)["dense"]
-        if container != "default" and sp.issparse(block):
+        if container == "default":
+            return block
+        if sp.issparse(block):
+            if "transform" not in getattr(self, "_sklearn_output_config", {}):
+                return block  # a global setting: stay sparse, as TfidfVectorizer
             raise ValueError(
-                f"{container} output (set_output(transform={container!r}) or "
-                "set_config(transform_output=...)) needs dense features, but "
-                f"method={self.method!r} without n_components gives a sparse "
-                f"matrix of shape {block.shape}. Set n_components for a dense "
-                "SVD block, or keep the default output with "
-                "set_output(transform='default')."
+                f"{container} output (set_output(transform={container!r})) needs "
+                f"dense features, but method={self.method!r} without "
+                f"n_components gives a sparse matrix of shape {block.shape}. Set "
+                "n_components for a dense SVD block, or keep the default output "
+                "with set_output(transform='default')."
             )
+        adapter = _get_container_adapter("transform", self)
+        return adapter.create_container(block, X, columns=self.get_feature_names_out)
 
     def _with_nan_rows(self, block, good, n_samples):
         """Place ``block``'s rows at ``good`` and NaN rows everywhere else."""
-        self._check_dense_output(block)
         if len(good) == n_samples:
             return block
         n_bad = n_samples - len(good)
@@ -457,7 +492,7 @@ class TextFeatureExtractor(TransformerMixin, BaseEstimator):
             See the class Notes for when the output is sparse.
         """
         block, good, n_samples = self._fit(X)
-        return self._with_nan_rows(block, good, n_samples)
+        return self._wrap_output(self._with_nan_rows(block, good, n_samples), X)
 
     def _fit(self, X):
         texts, good, n_samples = self._check_cells(X)
@@ -477,9 +512,11 @@ class TextFeatureExtractor(TransformerMixin, BaseEstimator):
                     "vocabulary size after min_df, max_df and max_features for "
                     "'tfidf' and 'count'). Lower n_components."
                 )
+            # an internal step: it must return an ndarray whatever the global
+            # transform_output setting
             self.svd_ = TruncatedSVD(
                 n_components=self.n_components, random_state=self.random_state
-            )
+            ).set_output(transform="default")
             features = self.svd_.fit_transform(features)
         self.n_features_out_ = features.shape[1]
         # what transform returns, so that an input of only bad cells gets NaN
@@ -504,11 +541,12 @@ class TextFeatureExtractor(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         texts, good, n_samples = self._check_cells(X)
         if not texts:
-            return self._with_nan_rows(self._empty_block(), good, n_samples)
-        features = self._features(texts, self._n_raw_features)
-        if self.svd_ is not None:
-            features = self.svd_.transform(features)
-        return self._with_nan_rows(features, good, n_samples)
+            features = self._empty_block()
+        else:
+            features = self._features(texts, self._n_raw_features)
+            if self.svd_ is not None:
+                features = self.svd_.transform(features)
+        return self._wrap_output(self._with_nan_rows(features, good, n_samples), X)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output features.

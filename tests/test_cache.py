@@ -1,6 +1,7 @@
 """Tests for sklearn_mbm._cache: the per-modality cache keys."""
 
 import numpy as np
+import copy
 import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
@@ -58,3 +59,137 @@ def test_text_cells_are_not_confused_by_concatenation():
     assert fingerprint("k", np.array(["ab", "c"], dtype=object)) != fingerprint(
         "k", np.array(["a", "bc"], dtype=object)
     )
+
+
+# --------------------------------------------------------------------------
+# issue 14: keys identify what computes the features, one change at a time
+# --------------------------------------------------------------------------
+
+from sklearn_mbm import FusionTransformer, TextFeatureExtractor  # noqa: E402
+
+_SOURCE = """
+SCALE = {scale}
+
+def helper(n):
+    return n * SCALE
+
+def embed(texts, offset={offset}):
+    return [[helper(len(t)) + offset, {closure_free}] for t in texts]
+"""
+
+
+def _embed_function(scale=1.0, offset=0.0, constant=1.0):
+    """``embed`` with the same name and module each time, built from source so
+    that one test can change its code, a default or a global it uses."""
+    import sys
+    import types
+
+    module = types.ModuleType("user_embeddings")  # importable, so it pickles
+    source = _SOURCE.format(scale=scale, offset=offset, closure_free=constant)
+    exec(compile(source, "user_embeddings.py", "exec"), module.__dict__)
+    sys.modules[module.__name__] = module
+    return module.embed
+
+
+def _closure(factor):
+    def embed(texts):
+        return [[len(t) * factor, 1.0] for t in texts]
+
+    return embed
+
+
+def test_callable_parameters_are_keyed_by_what_they_compute():
+    texts = np.array(["one", "three", "seven"], dtype=object)
+
+    def key(method):
+        return fingerprint(TextFeatureExtractor(method), texts)
+
+    base = key(_embed_function())
+    assert key(_embed_function()) == base  # the same code: a hit
+    changed = [
+        key(_embed_function(constant=2.0)),  # a constant in the code
+        key(_embed_function(offset=1.0)),  # a default
+        key(_embed_function(scale=3.0)),  # a global the code names
+    ]
+    assert base not in changed and len(set(changed)) == 3
+    assert key(_closure(2.0)) != key(_closure(3.0))  # a closure variable
+    assert key(_closure(2.0)) == key(_closure(2.0))
+
+
+def test_an_analyzer_callable_is_keyed_by_its_code():
+    texts = np.array(["one", "three"], dtype=object)
+    keys = {
+        fingerprint(TextFeatureExtractor(analyzer=_closure(f)), texts)
+        for f in (1.0, 2.0)
+    }
+    assert len(keys) == 2
+
+
+def test_rows_y_parameters_and_fitted_state_change_the_key():
+    texts = np.array(["one two", "three four", "seven"], dtype=object)
+    y = np.array([0, 1, 1])
+    base = fingerprint(TextFeatureExtractor(), texts, y)
+    assert fingerprint(TextFeatureExtractor(), texts[:2], y[:2]) != base
+    assert fingerprint(TextFeatureExtractor(), texts, y[::-1]) != base
+    assert fingerprint(TextFeatureExtractor(max_features=2), texts, y) != base
+    a = TextFeatureExtractor().fit(texts[:2])
+    b = TextFeatureExtractor().fit(texts[1:])
+    assert fingerprint(a, texts) != fingerprint(b, texts)
+
+
+def _fusion(memory=None, method="tfidf"):
+    return FusionTransformer(
+        [("text", TextFeatureExtractor(method), "text")], memory=memory
+    )
+
+
+def _frame(texts):
+    return pd.DataFrame({"text": pd.Series(texts, dtype=object)})
+
+
+TEXTS = ["um seven", "seven please", "eight", "the number is eight", "nine nine"]
+
+
+def test_memory_set_after_fit_never_shares_outputs(tmp_path):
+    # two models fitted on different rows without a cache, then given the
+    # same memory: each must get its own features, not the first one's
+    X = _frame(TEXTS)
+    first = _fusion().fit(X.iloc[:3])
+    second = _fusion().fit(X.iloc[2:])
+    expected = [first.transform(X), second.transform(X)]
+    for model in (first, second):
+        model.set_params(memory=str(tmp_path))
+    for model, want in zip((first, second), expected):
+        np.testing.assert_allclose(model.transform(X), want)
+
+
+def test_memory_on_a_loaded_model_never_shares_outputs(tmp_path):
+    import joblib
+
+    X = _frame(TEXTS)
+    paths = []
+    for i, rows in enumerate((slice(0, 3), slice(2, None))):
+        paths.append(tmp_path / f"model{i}.joblib")
+        joblib.dump(_fusion().fit(X.iloc[rows]), paths[-1])
+    expected = [joblib.load(p).transform(X) for p in paths]
+    for path, want in zip(paths, expected):
+        model = joblib.load(path).set_params(memory=str(tmp_path / "cache"))
+        np.testing.assert_allclose(model.transform(X), want)
+
+
+def test_edited_callable_never_gives_stale_features(tmp_path):
+    X = _frame(TEXTS)
+    old = _fusion(str(tmp_path), _embed_function(scale=1.0)).fit_transform(X)
+    new = _fusion(str(tmp_path), _embed_function(scale=5.0)).fit_transform(X)
+    fresh = _fusion(None, _embed_function(scale=5.0)).fit_transform(X)
+    np.testing.assert_allclose(new, fresh)
+    # a fitted model whose callable's global changed (a reloaded session):
+    # the cached transform must match the same model without a cache
+    model = _fusion(str(tmp_path), _embed_function(scale=1.0)).fit(X)
+    before = model.transform(X)
+    model.named_transformers_["text"].method.__globals__["SCALE"] = 7.0
+    uncached = copy.copy(model).set_params(memory=None)
+    after = model.transform(X)
+    np.testing.assert_allclose(after, uncached.transform(X))
+    assert not np.allclose(after, before)
+    assert old.shape == new.shape

@@ -15,7 +15,7 @@ from sklearn.feature_extraction.text import (
     HashingVectorizer,
     TfidfVectorizer,
 )
-from sklearn.linear_model import RidgeClassifier
+from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from sklearn.model_selection import GridSearchCV, GroupKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
@@ -422,12 +422,27 @@ def test_set_output_pandas_with_sparse_output_raises_clearly():
     est = TextFeatureExtractor().set_output(transform="pandas")
     with pytest.raises(ValueError, match="needs dense features.*Set n_components"):
         est.fit_transform(CORPUS)
-    fitted = TextFeatureExtractor().fit(CORPUS)
-    with config_context(transform_output="pandas"):
-        with pytest.raises(ValueError, match="pandas output .* sparse matrix"):
-            fitted.transform(CORPUS)
     # the default output is unaffected
-    assert sp.issparse(fitted.transform(CORPUS))
+    assert sp.issparse(TextFeatureExtractor().fit(CORPUS).transform(CORPUS))
+
+
+def test_global_pandas_output_keeps_sparse_features_sparse():
+    # as TfidfVectorizer: a global setting does not make a bag of words dense
+    # nor an error, so a plain pipeline works under it (issue 14)
+    y = np.arange(len(CORPUS)) % 2
+    with config_context(transform_output="pandas"):
+        fitted = TextFeatureExtractor().fit(CORPUS)
+        assert sp.issparse(fitted.transform(CORPUS))
+        assert sp.issparse(TextFeatureExtractor().fit_transform(CORPUS))
+        pipe = make_pipeline(TextFeatureExtractor(), LogisticRegression())
+        pipe.fit(CORPUS, y)
+        assert pipe.predict(CORPUS).shape == (len(CORPUS),)
+        # dense features follow the setting; the internal SVD does not break
+        frame = TextFeatureExtractor(n_components=3, random_state=0).fit_transform(
+            pd.Series(CORPUS)
+        )
+        assert isinstance(frame, pd.DataFrame)
+        assert frame.columns.tolist() == ["svd0", "svd1", "svd2"]
 
 
 # --------------------------------------------------------------------------
