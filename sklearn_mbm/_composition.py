@@ -29,6 +29,49 @@ def default_output(estimator):
     return estimator
 
 
+def _names_of(columns):
+    """The column names that column keys select, or None unless all are names."""
+    names = []
+    for key in columns or ():
+        keys = [key] if isinstance(key, str) else key
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            return None
+        names.extend(keys)
+    return names or None
+
+
+def check_named_columns(estimator, X, columns):
+    """Check predict-time input whose modalities select columns by name.
+
+    Returns True when every key in ``columns`` is a name and ``estimator``
+    was fitted on a DataFrame: then only those columns must be in ``X``
+    (in any order, among any others), as in ColumnTransformer. Returns
+    False otherwise, for the caller to compare ``X`` with the fitted layout.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is not a DataFrame, or lacks a column that is used.
+    """
+    names = _names_of(columns)
+    if names is None or not hasattr(estimator, "feature_names_in_"):
+        return False
+    if not (hasattr(X, "iloc") and hasattr(X, "columns")):
+        raise ValueError(
+            f"{type(estimator).__name__} was fitted on a DataFrame and selects "
+            f"the columns {list(dict.fromkeys(names))!r} by name, but X is a "
+            f"{type(X).__name__} without column names. Pass a DataFrame with "
+            "these columns."
+        )
+    absent = [name for name in dict.fromkeys(names) if name not in X.columns]
+    if absent:
+        raise ValueError(
+            f"X lacks the columns {absent!r} used during fit; its columns are "
+            f"{list(X.columns)!r}."
+        )
+    return True
+
+
 class ModalityComposition(_BaseComposition):
     """Mixin: nested parameters of ``(name, estimator, column)`` specs.
 
@@ -94,9 +137,14 @@ class ModalityComposition(_BaseComposition):
         self._set_params("_named_modalities", **params)
         return self
 
-    def _check_table(self, X, reset):
+    def _check_table(self, X, reset, columns=None):
         """Check a 2-D table (DataFrame or array); record or compare
-        ``n_features_in_`` and ``feature_names_in_``."""
+        ``n_features_in_`` and ``feature_names_in_``.
+
+        At predict time (``reset=False``) with ``columns`` (the column keys
+        the fitted modalities use) all given by name, columns are found by
+        name as in ColumnTransformer: reordered, extra or unused missing
+        columns are fine (see :func:`check_named_columns`)."""
         if isinstance(X, (list, tuple)):
             X = rows_to_object_array(X)
         elif not hasattr(X, "iloc") and hasattr(X, "__array__"):
@@ -126,7 +174,8 @@ class ModalityComposition(_BaseComposition):
         if isinstance(X, np.ndarray) and X.dtype.kind in "biufc":
             # Numeric input: reject complex values before routing.
             check_array(X, ensure_all_finite=False)
-        validate_data(self, X, skip_check_array=True, reset=reset)
+        if reset or not check_named_columns(self, X, columns):
+            validate_data(self, X, skip_check_array=True, reset=reset)
         return X
 
     def _check_spec_names(self):

@@ -84,6 +84,19 @@ def select_column(X, key):
     return X[:, key]
 
 
+def describe_row(data, position):
+    """``"row 4"``, or ``"row 'b' (position 4)"`` when the row's index label
+    (of a Series or DataFrame) is not its position, so that ``X.loc[...]``
+    finds the row a message names."""
+    index = getattr(data, "index", None)
+    if index is None or not hasattr(data, "iloc"):
+        return f"row {position}"
+    label = index[position]
+    if _is_int(label) and label == position:
+        return f"row {position}"
+    return f"row {label!r} (position {position})"
+
+
 def take_rows(data, rows):
     """Index rows of a Series, DataFrame, ndarray or list."""
     if hasattr(data, "iloc"):

@@ -34,7 +34,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from sklearn_mbm._composition import ModalityComposition
+from sklearn_mbm._composition import ModalityComposition, check_named_columns
 from sklearn_mbm._routing import (
     _is_frame,
     check_unique_names,
@@ -562,21 +562,8 @@ class LateFusionClassifier(ClassifierMixin, ModalityComposition):
     def _check_predict_input(self, X):
         check_is_fitted(self)
         X = _check_2d_input(X)
-        keys = [key for _, key in self._columns]
-        by_name = all(
-            isinstance(k, str) or (isinstance(k, list) and isinstance(k[0], str))
-            for k in keys
-        )
-        if _is_frame(X) and hasattr(self, "feature_names_in_") and by_name:
-            # columns are taken by name, so extra or reordered ones are fine
-            used = {c for k in keys for c in ([k] if isinstance(k, str) else k)}
-            absent = sorted(used - set(X.columns))
-            if absent:
-                raise ValueError(
-                    f"X lacks the columns {absent!r} used during fit; its "
-                    f"columns are {list(X.columns)!r}."
-                )
-        else:
+        # columns taken by name: extra, reordered or unused absent ones are fine
+        if not check_named_columns(self, X, [key for _, key in self._columns]):
             validate_data(self, X, skip_check_array=True, reset=False)
         for name, key in self._columns:
             resolve_column(X, key, name=name)

@@ -35,6 +35,7 @@ from sklearn_mbm._composition import ModalityComposition, default_output
 from sklearn_mbm._normalize import make_normalizer
 from sklearn_mbm._routing import (
     check_unique_names,
+    describe_row,
     missing_mask,
     resolve_column,
     select_column,
@@ -117,11 +118,19 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
 
     Parameters
     ----------
-    transformers : list of (str, transformer or "passthrough", column) tuples
+    transformers : list of (str, transformer or "passthrough" or "drop", column) tuples
         ``column`` is a column name or integer index (the column's cells are
         passed on 1-D), a list of them (a 2-D block), or a callable such as
         :func:`~sklearn.compose.make_column_selector` returning those. Names
-        must be unique and must not contain ``"__"``.
+        must be unique and must not contain ``"__"``. ``"drop"`` leaves the
+        modality out: no columns in the output, no entry in
+        ``output_slices_``, and its column is not read. At least one modality
+        must not be dropped.
+
+        Columns given by name are found by name at transform time, as in
+        ColumnTransformer: the columns may come in another order, with extra
+        columns, and without the columns no modality uses (a grouping column
+        such as ``speaker``, say); a column that is used must be present.
 
     method : {"concat", "weighted_sum"}, default="concat"
         How blocks are merged (see above).
@@ -131,7 +140,9 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
         a sequence in transformer order, or None for all 1. Weights must be
         finite and non-negative, and not all zero. A weight of 0 keeps the
         block's columns (as zeros) so that the output width does not depend on
-        the weights.
+        the weights; a transformer ``"drop"`` removes the modality and its
+        columns (a search can try subsets of modalities with
+        ``{"fusion__audio": ["drop", AudioFeatureExtractor()]}``).
 
     normalize : {"standard", "l2", "block"} or None, default="standard"
         Per-block normaliser ``N_m``: ``"standard"`` scales each feature to
@@ -271,6 +282,8 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
         self._check_spec_names()
         blocks = []
         for name, transformer, column in self.transformers:
+            if isinstance(transformer, str) and transformer == "drop":
+                continue  # no columns, no block: its column is never read
             if isinstance(transformer, type):
                 raise TypeError(
                     f"Modality {name!r}: expected a transformer instance, got the "
@@ -281,13 +294,26 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
             ):
                 raise TypeError(
                     f"Modality {name!r}: the transformer must implement fit and "
-                    f"transform, or be 'passthrough'; got {transformer!r}."
+                    f"transform, or be 'passthrough' or 'drop'; got {transformer!r}."
                 )
             key, scalar = resolve_column(X, column, name=name)
             blocks.append(_Block(name, transformer, key, scalar))
+        if not blocks:
+            raise ValueError(
+                "Every modality's transformer is 'drop'; keep at least one."
+            )
         return blocks
 
     def _check_weights(self, names):
+        """Weights of the modalities ``names`` that are not dropped."""
+        all_names = [spec[0] for spec in self.transformers]
+        values = self._check_all_weights(all_names)
+        values = {name: values[name] for name in names}
+        if all(value == 0 for value in values.values()):
+            raise ValueError(f"weights are all zero ({values}); give one > 0.")
+        return values
+
+    def _check_all_weights(self, names):
         weights = self.weights
         if weights is None:
             values = dict.fromkeys(names, 1.0)
@@ -316,8 +342,6 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
                 raise ValueError(
                     f"weights[{name!r}] must be finite and >= 0, got {value!r}."
                 )
-        if all(value == 0 for value in values.values()):
-            raise ValueError(f"weights are all zero ({values}); give one > 0.")
         return {name: float(value) for name, value in values.items()}
 
     # -- extraction -----------------------------------------------------------
@@ -326,9 +350,9 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
         """Missing-cell mask of a column, raising for missing='raise'."""
         mask = missing_mask(column)
         if mask.any() and self.missing == "raise":
-            row = int(np.flatnonzero(mask)[0])
+            row = describe_row(column, int(np.flatnonzero(mask)[0]))
             raise ValueError(
-                f"Row {row} has a missing value (None or NaN) in column "
+                f"{row[0].upper()}{row[1:]} has a missing value (None or NaN) in column "
                 f"{block.key!r} of modality {block.name!r} ({int(mask.sum())} "
                 "missing in all). Set missing='zero' or 'mean' to fill missing "
                 "modalities."
@@ -405,11 +429,11 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
             if fit:
                 block.fitted, block.fit_key = fitted, fit_key
             Xt = _as_float_block(Xt, block.name, int(present[i].sum()))
-            Xt, present[i] = self._drop_failed_rows(block, Xt, present[i])
+            Xt, present[i] = self._drop_failed_rows(block, Xt, present[i], X)
             outputs.append(Xt)
         return outputs, present
 
-    def _drop_failed_rows(self, block, Xt, rows):
+    def _drop_failed_rows(self, block, Xt, rows, X):
         """Rows an extractor returned as all-NaN (``on_error="warn"``) are
         missing cells; any other non-finite value is an error."""
         finite = np.isfinite(Xt)
@@ -419,13 +443,14 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
         if bad.any():
             raise ValueError(
                 f"The transformer of modality {block.name!r} returned NaN or "
-                f"infinite values for row {int(row_ids[np.argmax(bad)])}."
+                f"infinite values for {describe_row(X, int(row_ids[np.argmax(bad)]))}."
             )
         if failed.any():
             if self.missing == "raise":
                 raise ValueError(
                     f"The transformer of modality {block.name!r} could not process "
-                    f"row {int(row_ids[np.argmax(failed)])} (it returned a row of "
+                    f"{describe_row(X, int(row_ids[np.argmax(failed)]))} (it "
+                    "returned a row of "
                     "NaN). Set missing='zero' or 'mean' to treat such rows as "
                     "missing."
                 )
@@ -523,8 +548,10 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
         outputs, present = self._extract_all(blocks, X, y, fit=True)
         self._fit_block_maps(blocks, outputs, X.shape[0])
         self._blocks = blocks
+        fitted = {b.name: b.fitted for b in blocks}
         self.transformers_ = [
-            (b.name, b.fitted, self.transformers[i][2]) for i, b in enumerate(blocks)
+            (name, fitted.get(name, "drop"), column)
+            for name, _, column in self.transformers
         ]
         self.normalizers_ = {b.name: b.normalizer for b in blocks}
         self.projections_ = {
@@ -546,7 +573,8 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
 
     def _transform_ready(self, X):
         check_is_fitted(self)
-        X = self._check_table(X, reset=False)
+        keys = [block.key for block in self._blocks]
+        X = self._check_table(X, reset=False, columns=keys)
         outputs, present = self._extract_all(self._blocks, X, None, fit=False)
         return self._ready_blocks(self._blocks, outputs, present, X.shape[0]), present
 

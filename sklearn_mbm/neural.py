@@ -439,6 +439,11 @@ class NeuralFusionClassifier(ClassifierMixin, ModalityComposition):
             images[index] = image
         return images, present, extractor
 
+    def _used_columns(self):
+        """Column keys the fitted modalities read (None if one is a callable)."""
+        columns = [column for _, _, column in self.transformers_]
+        return None if any(callable(column) for column in columns) else columns
+
     def _extract(self, X, y, fit):
         """Model inputs (list, transformer order) and presence (n, k) float32."""
         kinds = self._route_kinds
@@ -731,7 +736,7 @@ class NeuralFusionClassifier(ClassifierMixin, ModalityComposition):
             Probabilities in the order of ``classes_``.
         """
         check_is_fitted(self)
-        X = self._check_table(X, reset=False)
+        X = self._check_table(X, reset=False, columns=self._used_columns())
         inputs, present = self._extract(X, None, fit=False)
         proba = self._predict_inputs(inputs, present)
         return proba / proba.sum(axis=1, keepdims=True)
@@ -808,7 +813,7 @@ class NeuralFusionClassifier(ClassifierMixin, ModalityComposition):
             missing one; all 0 if every modality is missing).
         """
         check_is_fitted(self)
-        X = self._check_table(X, reset=False)
+        X = self._check_table(X, reset=False, columns=self._used_columns())
         inputs, present = self._extract(X, None, fit=False)
         return self._weight_rows(inputs, present).astype(np.float64)
 

@@ -309,10 +309,65 @@ def test_names_need_a_dataframe(frame):
         FusionTransformer([("t", "passthrough", ["size"])]).fit(frame.to_numpy())
 
 
-def test_transform_checks_columns(frame):
+def test_transform_selects_columns_by_name(frame):
+    # as ColumnTransformer: reordered, extra, or unused absent columns work;
+    # a used column must be there (issue 14)
+    from sklearn_mbm import TextFeatureExtractor
+
+    fusion = FusionTransformer(
+        [("text", TextFeatureExtractor(), "text"), ("size", "passthrough", ["size"])]
+    ).fit(frame)
+    expected = fusion.transform(frame)
+    for variant in (
+        frame[["other", "size", "text"]],  # reordered
+        frame.drop(columns="other"),  # an unused column left out
+        frame.assign(extra=1.0),  # an extra column
+        frame.rename(columns={"other": "renamed"}),
+    ):
+        assert_allclose(fusion.transform(variant), expected)
+    with pytest.raises(ValueError, match=r"lacks the columns \['size'\]"):
+        fusion.transform(frame.drop(columns="size"))
+
+
+def test_array_after_fit_on_named_columns_is_a_clear_error(frame):
     fusion = FusionTransformer([("size", "passthrough", ["size"])]).fit(frame)
-    with pytest.raises(ValueError, match="Feature names"):
-        fusion.transform(frame.rename(columns={"other": "renamed"}))
+    with pytest.raises(ValueError, match=r"fitted on a DataFrame .*\['size'\]"):
+        fusion.transform(frame.to_numpy())
+
+
+def test_drop_removes_a_modality(frame):
+    from sklearn_mbm import TextFeatureExtractor
+
+    fusion = FusionTransformer(
+        [("text", "drop", "text"), ("size", "passthrough", ["size"])],
+        weights={"text": 1.0, "size": 2.0},
+    )
+    out = fusion.fit_transform(frame.drop(columns="text"))  # never read
+    assert out.shape == (30, 1)
+    assert list(fusion.output_slices_) == ["size"]
+    assert fusion.get_feature_names_out().tolist() == ["size__size"]
+    assert fusion.named_transformers_["text"] == "drop"
+    fusion.set_params(text=TextFeatureExtractor())
+    assert fusion.fit_transform(frame).shape[1] > 1
+    search = GridSearchCV(
+        Pipeline([("fusion", fusion), ("clf", LogisticRegression())]),
+        {"fusion__text": ["drop", TextFeatureExtractor()]},
+        cv=2,
+    ).fit(frame, np.arange(30) % 2)
+    assert len(search.cv_results_["params"]) == 2
+    with pytest.raises(ValueError, match="Every modality's transformer is 'drop'"):
+        FusionTransformer([("size", "drop", ["size"])]).fit(frame)
+
+
+def test_messages_name_the_index_label(frame):
+    shuffled = frame.set_index(pd.Index(np.arange(30) + 100))
+    shuffled.loc[104, "size"] = np.nan
+    with pytest.raises(ValueError, match=r"Row 104 \(position 4\) has a missing"):
+        FusionTransformer([("size", "passthrough", ["size"])]).fit(shuffled)
+    # a RangeIndex: the label is the position, named once
+    frame.loc[4, "size"] = np.nan
+    with pytest.raises(ValueError, match=r"Row 4 has a missing"):
+        FusionTransformer([("size", "passthrough", ["size"])]).fit(frame)
 
 
 def test_input_must_be_2d():
