@@ -785,10 +785,11 @@ class NeuralFusionClassifier(ClassifierMixin, ModalityComposition):
         if not self._has_weighted_fusion():
             return None
         if self.fusion == "learned":
-            keras = _keras.import_keras()
-            logits = keras.ops.convert_to_numpy(
-                self.model_.get_layer("fusion").logits
-            ).astype(np.float64)
+            # the variable's own numpy(): convert_to_numpy on a Variable warns
+            # under NumPy 2 ("__array__ implementation doesn't accept a copy")
+            logits = np.array(
+                self.model_.get_layer("fusion").logits.numpy(), dtype=np.float64
+            )
             weights = np.exp(logits - logits.max())
             weights /= weights.sum()
         else:

@@ -13,3 +13,20 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 _BLAS_LIMIT = threadpool_limits(limits=1, user_api="blas")
+
+import pytest  # noqa: E402
+import sklearn  # noqa: E402
+
+# SKLEARN_MBM_TEST_TRANSFORM_OUTPUT=pandas runs every test under
+# sklearn.set_config(transform_output="pandas"), a common notebook setting
+# that internal steps must not depend on (a CI step sets it).
+_TRANSFORM_OUTPUT = os.environ.get("SKLEARN_MBM_TEST_TRANSFORM_OUTPUT")
+
+
+@pytest.fixture(autouse=True)
+def _global_transform_output():
+    if not _TRANSFORM_OUTPUT:
+        yield
+        return
+    with sklearn.config_context(transform_output=_TRANSFORM_OUTPUT):
+        yield

@@ -617,3 +617,29 @@ def _expected_failed_checks(estimator):
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_learned_fusion_emits_no_warning_from_our_calls():
+    # issue 14: convert_to_numpy on a Keras variable warned under NumPy 2
+    # ("__array__ implementation doesn't accept a copy keyword")
+    import warnings
+
+    frame, labels = text_frame(n=30)
+    clf = tiny([("num", "passthrough", ["x0"]), ("b", "passthrough", ["x1"])],
+               fusion="learned", epochs=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.fit(frame, labels)
+        clf.predict(frame)
+    assert set(clf.fusion_weights_) == {"num", "b"}
+
+
+def test_predict_selects_columns_by_name():
+    frame, labels = text_frame(n=30)
+    clf = tiny([("num", "passthrough", ["x0", "x1"]), ("text", "rnn", "text")],
+               epochs=1, rnn_max_tokens=50, rnn_sequence_length=4, rnn_units=4)
+    clf.fit(frame.assign(speaker="a"), labels)
+    expected = clf.predict_proba(frame.assign(speaker="a"))
+    assert_allclose(clf.predict_proba(frame[frame.columns[::-1]]), expected, rtol=1e-5)
+    with pytest.raises(ValueError, match="fitted on a DataFrame"):
+        clf.predict(frame.to_numpy())
