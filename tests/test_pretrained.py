@@ -232,7 +232,7 @@ def _bare_whisper(preset, clip):
         features = converter(window)
         out = backbone(
             {
-                "encoder_features": features,
+                "encoder_features": np.asarray(features),
                 "decoder_token_ids": np.zeros((1, 1), "int32"),
                 "decoder_padding_mask": np.ones((1, 1), "int32"),
             }
@@ -260,7 +260,7 @@ def test_audio_equals_bare_whisper_over_own_frames(presets, clips):
     window = np.pad(clips[0], (0, 3200 - len(clips[0])))[None].astype("float32")
     full = backbone(
         {
-            "encoder_features": converter(window),
+            "encoder_features": np.asarray(converter(window)),
             "decoder_token_ids": np.zeros((1, 1), "int32"),
             "decoder_padding_mask": np.ones((1, 1), "int32"),
         }
@@ -269,10 +269,11 @@ def test_audio_equals_bare_whisper_over_own_frames(presets, clips):
 
 
 def test_audio_window_comes_from_the_preset(tmp_path, clips):
-    # another converter (1 s windows at 800 Hz): other window and resampling
-    preset = _tiny.save_tiny_whisper(tmp_path / "w", sampling_rate=800, seconds=1)
+    # another converter (1 s windows at 1280 Hz): other window and resampling
+    preset = _tiny.save_tiny_whisper(tmp_path / "w", sampling_rate=1280, seconds=1)
     est = AudioEmbedder(preset, input_sr=1600).fit(clips)
-    assert est.window_length_ == 800 and est.sampling_rate_ == 800
+    assert est.window_length_ == 1280 and est.sampling_rate_ == 1280
+    assert est.frames_per_window_ == 20
     assert np.isfinite(est.transform(clips)).all()
 
 
