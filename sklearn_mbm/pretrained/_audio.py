@@ -171,7 +171,7 @@ class AudioEmbedder(_BaseEmbedder):
             window[: piece.shape[0]] = piece
             yield window, max(1, own)
 
-    def _embed_batch(self, parts, values):
+    def _prepare_batch(self, parts, values):
         import keras
 
         windows, owners, owns = [], [], []
@@ -180,14 +180,21 @@ class AudioEmbedder(_BaseEmbedder):
                 windows.append(window)
                 owners.append(clip)
                 owns.append(own)
-        states = []
-        for start in range(0, len(windows), self.batch_size):
-            chunk = np.stack(windows[start : start + self.batch_size])
-            features = keras.ops.convert_to_numpy(parts["converter"](chunk))
-            states.extend(parts["predict"](features))
-        out = np.empty((len(values), self.n_features_out_), dtype=np.float32)
+        features = [
+            keras.ops.convert_to_numpy(
+                parts["converter"](np.stack(windows[start : start + self.batch_size]))
+            )
+            for start in range(0, len(windows), self.batch_size)
+        ]
+        return features, owners, owns
+
+    def _run_batch(self, parts, inputs):
+        features, owners, owns = inputs
+        states = [row for chunk in features for row in parts["predict"](chunk)]
+        n_clips = owners[-1] + 1
+        out = np.empty((n_clips, self.n_features_out_), dtype=np.float32)
         owners = np.asarray(owners)
-        for clip in range(len(values)):
+        for clip in range(n_clips):
             frames = np.concatenate(
                 [states[w][: owns[w]] for w in np.flatnonzero(owners == clip)]
             )

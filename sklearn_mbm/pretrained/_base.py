@@ -2,7 +2,7 @@
 
 A subclass says how one cell loads (:meth:`_BaseEmbedder._load_cell`), what
 it loads from the preset (:meth:`_load_parts`) and how a batch of loaded
-cells becomes rows (:meth:`_embed_batch`); the base owns the rest: input
+cells becomes network inputs and rows (``_prepare_batch``, ``_run_batch``); the base owns the rest: input
 cells, ``on_error`` and the bad-cell warning, batches loaded one ahead of
 the network, the progress bar and pickling. Cell handling lives in its own
 methods so that a package-wide extractor base can take it over.
@@ -35,8 +35,8 @@ class _BaseEmbedder(TransformerMixin, BaseEstimator):
     """Shared machinery of TextEmbedder, ImageEmbedder and AudioEmbedder.
 
     Subclasses set ``_kind`` and ``_unit``, extend ``_parameter_constraints``
-    and write ``_load_parts``, ``_configure``, ``_load_cell`` and
-    ``_embed_batch``.
+    and write ``_load_parts``, ``_configure``, ``_load_cell``,
+    ``_prepare_batch`` and ``_run_batch``.
     """
 
     _kind = None  # "text", "image", "audio": what _load_parts loads
@@ -132,6 +132,9 @@ class _BaseEmbedder(TransformerMixin, BaseEstimator):
         out = np.full((n_samples, self.n_features_out_), np.nan, dtype=np.float32)
         starts = range(0, n_samples, self.batch_size)
         pool = ThreadPoolExecutor(max_workers=thread_count(self.n_jobs))
+        # One more thread prepares batch k + 1 (waits for its cells, then
+        # tokenizes or converts them) while the network runs on batch k.
+        preparer = ThreadPoolExecutor(max_workers=1)
         progress = tqdm(
             total=n_samples,
             disable=not self.verbose,
@@ -139,23 +142,27 @@ class _BaseEmbedder(TransformerMixin, BaseEstimator):
             unit=self._unit,
         )
 
+        def prepare(futures):
+            loaded = [future.result() for future in futures]
+            values = [value for value, error in loaded if error is None]
+            return loaded, (self._prepare_batch(parts, values) if values else None)
+
         def submit(start):
             indices = range(start, min(start + self.batch_size, n_samples))
-            return indices, [
-                pool.submit(self._try_load_cell, cells[i], i) for i in indices
-            ]
+            futures = [pool.submit(self._try_load_cell, cells[i], i) for i in indices]
+            return indices, futures, preparer.submit(prepare, futures)
 
         pending = submit(0)
         try:
             for batch, _ in enumerate(starts):
-                indices, futures = pending
-                loaded = [future.result() for future in futures]
-                # load the next batch while the network runs on this one
+                indices, _, prepared = pending
+                loaded, inputs = prepared.result()
                 nxt = batch + 1
                 pending = submit(starts[nxt]) if nxt < len(starts) else None
-                rows, values = self._good_cells(cells, indices, loaded)
-                if values:
-                    out[rows] = self._embed_batch(parts, values)
+                # bad cells raise or warn here, in sample order
+                rows, _ = self._good_cells(cells, indices, loaded)
+                if rows:
+                    out[rows] = self._run_batch(parts, inputs)
                 progress.update(len(indices))
         except BaseException:
             if pending is not None:
@@ -164,6 +171,7 @@ class _BaseEmbedder(TransformerMixin, BaseEstimator):
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            preparer.shutdown(wait=True, cancel_futures=True)
             progress.close()
         return out
 
@@ -218,8 +226,17 @@ class _BaseEmbedder(TransformerMixin, BaseEstimator):
     def _load_cell(self, cell, index):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _embed_batch(self, parts, values):  # pragma: no cover - abstract
+    def _prepare_batch(self, parts, values):  # pragma: no cover - abstract
+        """Network inputs of a batch of loaded cells (runs in a thread)."""
         raise NotImplementedError
+
+    def _run_batch(self, parts, inputs):  # pragma: no cover - abstract
+        """Rows of a prepared batch."""
+        raise NotImplementedError
+
+    def _embed_batch(self, parts, values):
+        """Rows of a batch of loaded cells: prepare, then run."""
+        return self._run_batch(parts, self._prepare_batch(parts, values))
 
     # ------------------------------------------------------------------
     # names, tags, pickling

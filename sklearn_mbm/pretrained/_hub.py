@@ -203,8 +203,11 @@ def _hf_offline_mode():
         constants.HF_HUB_OFFLINE = previous
 
 
-def predict_function(model):
+def predict_function(model, preprocess=None):
     """``f(inputs) -> ndarray``: ``model`` in inference mode, traced once.
+
+    ``preprocess`` (a KerasHub image converter) runs first, in the same
+    trace.
 
     Inputs of any batch size and sequence length share one ``tf.function``
     trace (the non-feature axes are left unknown), so a batch of new shape
@@ -227,6 +230,8 @@ def predict_function(model):
 
     @tf.function(input_signature=[signature])
     def predict(x):
+        if preprocess is not None:
+            x = preprocess(x)
         return model(x, training=False)
 
     def run(x):

@@ -138,7 +138,7 @@ class ImageEmbedder(_BaseEmbedder):
             "backbone": backbone,
             "converter": converter,
             "model": model,
-            "predict": predict_function(model),
+            "predict": predict_function(model, preprocess=converter),
             "joint": joint,
             "size": (int(size[0]), int(size[1])),
         }
@@ -153,13 +153,13 @@ class ImageEmbedder(_BaseEmbedder):
         options = {"exif_transpose": self.exif_transpose} if _LOADER_TAKES_EXIF else {}
         return load_image_cell(cell, index, size=self.image_size_, mode="RGB", **options)
 
-    def _embed_batch(self, parts, values):
-        import keras
+    def _prepare_batch(self, parts, values):
+        return np.stack(values)
 
-        # the preset's own normalisation (and resizing, a no-op at its size)
-        batch = keras.ops.convert_to_numpy(parts["converter"](np.stack(values)))
-        outputs = parts["predict"](batch)
-        return pool_tokens(outputs, self.pooling)
+    def _run_batch(self, parts, inputs):
+        # the converter (the preset's normalisation, and a resize that is a
+        # no-op at its size) runs in the network's traced function
+        return pool_tokens(parts["predict"](inputs), self.pooling)
 
 
 def pool_tokens(outputs, pooling):

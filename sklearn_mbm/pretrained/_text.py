@@ -173,7 +173,7 @@ class TextEmbedder(_BaseEmbedder):
     def _load_cell(self, cell, index):
         return load_text_cell(cell, index)
 
-    def _embed_batch(self, parts, values):
+    def _prepare_batch(self, parts, values):
         tokenizer = parts["tokenizer"]
         texts = [text.lower() for text in values] if parts["lowercase"] else values
         pieces = tokenizer(texts)
@@ -193,14 +193,19 @@ class TextEmbedder(_BaseEmbedder):
             token_ids[row, : len(sequence)] = sequence
             mask[row, : len(sequence)] = True
         if parts["joint"]:
-            return parts["predict"](token_ids).astype(np.float32)
+            return token_ids, mask
         inputs = {"token_ids": token_ids}
         if "padding_mask" in parts["input_names"]:
             inputs["padding_mask"] = mask
         if "segment_ids" in parts["input_names"]:
             inputs["segment_ids"] = np.zeros_like(token_ids)
-        states = parts["predict"](inputs)
-        return pool_states(states, mask, self.pooling)
+        return inputs, mask
+
+    def _run_batch(self, parts, inputs):
+        inputs, mask = inputs
+        if parts["joint"]:
+            return parts["predict"](inputs).astype(np.float32)
+        return pool_states(parts["predict"](inputs), mask, self.pooling)
 
 
 def pool_states(states, mask, pooling):
