@@ -116,8 +116,9 @@ def _image_row(paths, preset, repeats, batch_size=32):
     parts = est._parts()
     import keras
 
-    decoded = np.stack([load_image_cell(p, i, size=est.image_size_) for i, p in
-                        enumerate(paths)])
+    decoded = np.stack(
+        [load_image_cell(p, i, size=est.image_size_) for i, p in enumerate(paths)]
+    )
     batches = [
         keras.ops.convert_to_numpy(parts["converter"](decoded[s : s + batch_size]))
         for s in range(0, len(paths), batch_size)
@@ -197,7 +198,9 @@ def main():
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     for name, row in run(quick=args.quick).items():
-        details = {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
+        details = {
+            k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()
+        }
         print(name, details)
 
 

@@ -2,7 +2,8 @@
 
 A subclass says how one cell loads (:meth:`_BaseEmbedder._load_cell`), what
 it loads from the preset (:meth:`_load_parts`) and how a batch of loaded
-cells becomes network inputs and rows (``_prepare_batch``, ``_run_batch``); the base owns the rest: input
+cells becomes network inputs and rows (``_prepare_batch``,
+``_run_batch``); the base owns the rest: input
 cells, ``on_error`` and the bad-cell warning, batches loaded one ahead of
 the network, the progress bar and pickling. Cell handling lives in its own
 methods so that a package-wide extractor base can take it over.

@@ -151,7 +151,8 @@ class ImageEmbedder(_BaseEmbedder):
 
     def _load_cell(self, cell, index):
         options = {"exif_transpose": self.exif_transpose} if _LOADER_TAKES_EXIF else {}
-        return load_image_cell(cell, index, size=self.image_size_, mode="RGB", **options)
+        size = self.image_size_
+        return load_image_cell(cell, index, size=size, mode="RGB", **options)
 
     def _prepare_batch(self, parts, values):
         return np.stack(values)
