@@ -14,7 +14,7 @@ Run::
     python benchmarks/run.py --only audio,cache
     python benchmarks/run.py --json results.json
 
-Benchmark names: import, memory, cache, audio, image, dask.
+Benchmark names: import, memory, cache, audio, image, dask, embedders.
 """
 
 import argparse
@@ -42,6 +42,7 @@ BENCHMARKS = {
     "audio": "bench_audio",
     "image": "bench_image",
     "dask": "bench_dask",
+    "embedders": "bench_embedders",
 }
 
 # Keyword arguments for run() of benchmarks whose run() has no ``quick``.

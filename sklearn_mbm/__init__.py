@@ -21,6 +21,9 @@ _LAZY_NAMES = {
     "fusion_weight_grid": "sklearn_mbm.fusion",
     "LateFusionClassifier": "sklearn_mbm.ensemble",
     "NeuralFusionClassifier": "sklearn_mbm.neural",
+    "TextEmbedder": "sklearn_mbm.pretrained",
+    "ImageEmbedder": "sklearn_mbm.pretrained",
+    "AudioEmbedder": "sklearn_mbm.pretrained",
     "load_av_digits": "sklearn_mbm.datasets",
     "fetch_av_digits": "sklearn_mbm.datasets",
 }

@@ -15,7 +15,8 @@ def test_import_is_light():
     """`import sklearn_mbm` must not import TensorFlow, Keras or librosa."""
     code = (
         "import sys, sklearn_mbm; "
-        "heavy = [m for m in ('tensorflow', 'keras', 'librosa') if m in sys.modules]; "
+        "heavy = [m for m in ('tensorflow', 'keras', 'librosa', 'keras_hub') "
+        "if m in sys.modules]; "
         "print(','.join(heavy))"
     )
     out = subprocess.run(
@@ -30,8 +31,10 @@ def test_estimators_import_without_compilers_or_deep_learning():
     first Keras backbone."""
     code = (
         "import sys; from sklearn_mbm import (AudioFeatureExtractor, "
-        "ImageFeatureExtractor, TextFeatureExtractor, FusionTransformer); "
-        "heavy = [m for m in ('tensorflow', 'keras', 'numba') if m in sys.modules]; "
+        "ImageFeatureExtractor, TextFeatureExtractor, FusionTransformer, "
+        "TextEmbedder, ImageEmbedder, AudioEmbedder); "
+        "heavy = [m for m in ('tensorflow', 'keras', 'numba', 'keras_hub') "
+        "if m in sys.modules]; "
         "print(','.join(heavy))"
     )
     out = subprocess.run(

@@ -1,0 +1,176 @@
+"""ImageEmbedder: a KerasHub vision backbone, or CLIP's projected image embedding."""
+
+import inspect
+
+import numpy as np
+from sklearn.utils._param_validation import StrOptions
+
+from sklearn_mbm._io import load_image_cell
+from sklearn_mbm.pretrained._base import _BaseEmbedder
+from sklearn_mbm.pretrained._hub import predict_function
+
+__all__ = ["ImageEmbedder"]
+
+# Whether the package's image loader takes exif_transpose= (it is being added).
+_LOADER_TAKES_EXIF = "exif_transpose" in inspect.signature(load_image_cell).parameters
+
+
+class ImageEmbedder(_BaseEmbedder):
+    """Embed image cells with a pretrained KerasHub vision backbone.
+
+    Each cell is decoded (the same cells as
+    :class:`~sklearn_mbm.ImageFeatureExtractor`: paths, bytes, PIL images,
+    arrays), resized to the preset's image size and normalised by the
+    preset's own image converter, then passed through the backbone; a
+    sequence of patch tokens or a feature map is pooled into one row. For a
+    joint image-text preset (CLIP) the row is the projected image embedding,
+    in the same space as :class:`TextEmbedder`'s rows for that preset, so
+    their cosine similarity means something.
+
+    Parameters
+    ----------
+    preset : str or os.PathLike
+        A KerasHub preset name (``"clip_vit_base_patch32"``,
+        ``"dinov2_small"``, ``"vit_base_patch16_224_imagenet"``, ...), an
+        ``hf://`` or ``kaggle://`` URI, or a local preset directory (what
+        ``save_to_preset`` writes). Loaded lazily at ``fit``, once per
+        process.
+    pooling : {"avg", "max", "cls"}, default="avg"
+        How the backbone's output becomes one row: the mean or maximum over
+        patch tokens (or the spatial axes of a feature map), or the first
+        (class) token. Ignored by joint presets, whose image embedding is
+        defined by the model.
+    batch_size : int, default=32
+        Images per network call; memory grows with it, not with the number
+        of images.
+    n_jobs : int or None, default=None
+        Threads that decode and resize images, one batch ahead of the
+        network. ``None`` means 1.
+    on_error : {"raise", "warn"}, default="raise"
+        A bad cell (missing, unreadable, wrong shape): ``"raise"`` the
+        package's error naming the sample and path, or ``"warn"`` with a
+        :class:`~sklearn_mbm.exceptions.CellLoadWarning` and a row of NaN.
+    verbose : bool, default=False
+        Show a progress bar (tqdm) during ``transform``.
+    exif_transpose : bool, default=True
+        Turn image files upright by their EXIF orientation, as the image
+        extractor does (used once the package's image loader supports it).
+
+    Attributes
+    ----------
+    backbone_family_ : str
+        The backbone's family (``"clip"``, ``"vi_t"``, ...), the prefix of the
+        feature names.
+    image_size_ : tuple of int
+        ``(height, width)`` images are resized to, from the preset.
+    joint_ : bool
+        True for a joint image-text preset (projected embeddings).
+    preset_fingerprint_ : str
+        Digest of the preset folder's files at fit.
+    n_features_out_ : int
+        Width of an embedding.
+
+    See Also
+    --------
+    sklearn_mbm.ImageFeatureExtractor : keras.applications CNN features.
+    TextEmbedder : The text side of a joint preset.
+
+    Notes
+    -----
+    A fitted embedder pickles without its weights and reloads its preset
+    (once per process) on first use. See :ref:`pretrained`.
+
+    Examples
+    --------
+    >>> from sklearn_mbm.pretrained import ImageEmbedder
+    >>> embedder = ImageEmbedder("clip_vit_base_patch32")  # doctest: +SKIP
+    >>> embedder.fit_transform(["cat.jpg", "dog.png"]).shape  # doctest: +SKIP
+    (2, 512)
+    """
+
+    _kind = "image"
+    _unit = "image"
+
+    _parameter_constraints: dict = {
+        **_BaseEmbedder._parameter_constraints,
+        "pooling": [StrOptions({"avg", "max", "cls"})],
+        "exif_transpose": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        preset,
+        *,
+        pooling="avg",
+        batch_size=32,
+        n_jobs=None,
+        on_error="raise",
+        verbose=False,
+        exif_transpose=True,
+    ):
+        self.preset = preset
+        self.pooling = pooling
+        self.batch_size = batch_size
+        self.n_jobs = n_jobs
+        self.on_error = on_error
+        self.verbose = verbose
+        self.exif_transpose = exif_transpose
+
+    @staticmethod
+    def _load_parts(keras_hub, preset):
+        import keras
+
+        backbone = keras_hub.models.Backbone.from_preset(preset)
+        converter = keras_hub.layers.ImageConverter.from_preset(preset)
+        joint = hasattr(backbone, "get_vision_embeddings")
+        encoder = backbone.vision_encoder if joint else backbone
+        shape = tuple(encoder.image_shape)
+        size = tuple(converter.image_size or shape[:2])
+        if joint:
+            images = keras.Input(shape=(*size, shape[-1]), name="images")
+            model = keras.Model(images, backbone.get_vision_embeddings(images))
+        else:
+            outputs = backbone.output
+            if isinstance(outputs, dict):
+                outputs = outputs.get("sequence_output", next(iter(outputs.values())))
+            model = keras.Model(backbone.input, outputs)
+        return {
+            "backbone": backbone,
+            "converter": converter,
+            "model": model,
+            "predict": predict_function(model, preprocess=converter),
+            "joint": joint,
+            "size": (int(size[0]), int(size[1])),
+        }
+
+    def _configure(self, parts):
+        self.image_size_ = parts["size"]
+        self.joint_ = bool(parts["joint"])
+        probe = np.zeros((1, *self.image_size_, 3), dtype=np.float32)
+        self.n_features_out_ = int(self._embed_batch(parts, list(probe)).shape[1])
+
+    def _load_cell(self, cell, index):
+        options = {"exif_transpose": self.exif_transpose} if _LOADER_TAKES_EXIF else {}
+        size = self.image_size_
+        return load_image_cell(cell, index, size=size, mode="RGB", **options)
+
+    def _prepare_batch(self, parts, values):
+        return np.stack(values)
+
+    def _run_batch(self, parts, inputs):
+        # the converter (the preset's normalisation, and a resize that is a
+        # no-op at its size) runs in the network's traced function
+        return pool_tokens(parts["predict"](inputs), self.pooling)
+
+
+def pool_tokens(outputs, pooling):
+    """Pool ``(n, tokens, dim)`` or ``(n, h, w, dim)`` outputs into rows."""
+    outputs = np.asarray(outputs)
+    if outputs.ndim == 2:
+        return outputs.astype(np.float32)
+    flat = outputs.reshape(outputs.shape[0], -1, outputs.shape[-1])
+    if pooling == "cls":
+        return flat[:, 0].astype(np.float32)
+    if pooling == "max":
+        return flat.max(axis=1).astype(np.float32)
+    return flat.mean(axis=1).astype(np.float32)

@@ -1,0 +1,219 @@
+"""TextEmbedder: pooled hidden states (or CLIP's projected text embedding)."""
+
+import numbers
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from sklearn_mbm._io import cell_error_message, is_missing, missing_cell_error
+from sklearn_mbm.pretrained._base import _BaseEmbedder
+from sklearn_mbm.pretrained._hub import predict_function
+
+__all__ = ["TextEmbedder"]
+
+
+def load_text_cell(cell, index):
+    """Return a text cell, or raise the package's error naming the sample."""
+    if isinstance(cell, str):
+        return cell
+    if is_missing(cell):
+        raise missing_cell_error(index)
+    raise TypeError(
+        cell_error_message(
+            index, cell, f"a text cell must be a str, got {type(cell).__name__}."
+        )
+    )
+
+
+class TextEmbedder(_BaseEmbedder):
+    """Embed a column of texts with a pretrained KerasHub text backbone.
+
+    Each text is tokenized by the preset's own tokenizer, framed by its start
+    and end tokens, cut to ``max_length`` tokens and passed through the
+    backbone; the row is the last hidden states pooled over the text's own
+    tokens (padding masked out). For a joint image-text preset (CLIP) the row
+    is the projected text embedding instead, in the same space as
+    :class:`ImageEmbedder`'s rows for that preset.
+
+    Parameters
+    ----------
+    preset : str or os.PathLike
+        A KerasHub preset name (``"bert_tiny_en_uncased"``,
+        ``"roberta_base_en"``, ``"clip_vit_base_patch32"``, ...), an
+        ``"hf://org/model"`` or ``"kaggle://org/model/keras/variant"`` URI,
+        or a local preset directory (what ``save_to_preset`` writes). Loaded
+        lazily at ``fit``, once per process.
+    pooling : {"mean", "cls", "max"}, default="mean"
+        How the hidden states of a text's tokens become one row: their mean
+        or element-wise maximum over the text's own tokens, or the first
+        (``[CLS]`` / start) token's state. Ignored by joint image-text
+        presets, whose text embedding is defined by the model (CLIP pools at
+        the end token and projects).
+    max_length : int, default=128
+        Most tokens per text, start and end tokens included; longer texts
+        are cut. Capped by what the preset allows (512 for BERT, 77 for CLIP):
+        see ``max_length_``.
+    batch_size : int, default=32
+        Texts per network call. Batches are padded to their longest text, so
+        memory grows with ``batch_size`` and ``max_length``, not with the
+        number of texts.
+    n_jobs : int or None, default=None
+        Threads that check and tokenize cells while the network runs.
+        ``None`` means 1.
+    on_error : {"raise", "warn"}, default="raise"
+        A cell that is not a str (or is missing): ``"raise"`` an error naming
+        the sample, or ``"warn"`` with a
+        :class:`~sklearn_mbm.exceptions.CellLoadWarning` and give it a row of
+        NaN.
+    verbose : bool, default=False
+        Show a progress bar (tqdm) during ``transform``.
+
+    Attributes
+    ----------
+    backbone_family_ : str
+        The backbone's family (``"bert"``, ``"clip"``), the prefix of the
+        feature names.
+    max_length_ : int
+        ``max_length`` capped by the preset.
+    joint_ : bool
+        True for a joint image-text preset (projected embeddings).
+    preset_fingerprint_ : str
+        Digest of the preset folder's files at fit (see Notes).
+    n_features_out_ : int
+        Width of an embedding.
+
+    See Also
+    --------
+    sklearn_mbm.TextFeatureExtractor : Bag-of-words text features, no model.
+    ImageEmbedder : The image side of a joint preset.
+
+    Notes
+    -----
+    A fitted embedder pickles without its weights and reloads its preset
+    (once per process) on first use; a preset folder whose files changed
+    since fit is refused. See :ref:`pretrained` for presets, offline use and
+    memory.
+
+    Examples
+    --------
+    >>> from sklearn_mbm.pretrained import TextEmbedder
+    >>> embedder = TextEmbedder("bert_tiny_en_uncased")  # doctest: +SKIP
+    >>> embedder.fit_transform(["seven", "the digit three"]).shape  # doctest: +SKIP
+    (2, 128)
+    """
+
+    _kind = "text"
+    _unit = "text"
+
+    _parameter_constraints: dict = {
+        **_BaseEmbedder._parameter_constraints,
+        "pooling": [StrOptions({"mean", "cls", "max"})],
+        "max_length": [Interval(numbers.Integral, 3, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        preset,
+        *,
+        pooling="mean",
+        max_length=128,
+        batch_size=32,
+        n_jobs=None,
+        on_error="raise",
+        verbose=False,
+    ):
+        self.preset = preset
+        self.pooling = pooling
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.n_jobs = n_jobs
+        self.on_error = on_error
+        self.verbose = verbose
+
+    @staticmethod
+    def _load_parts(keras_hub, preset):
+        import keras
+
+        backbone = keras_hub.models.Backbone.from_preset(preset)
+        tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(preset)
+        joint = hasattr(backbone, "get_text_embeddings")
+        if joint:  # CLIP / SigLIP: the projected text embedding
+            encoder = backbone.text_encoder
+            token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+            model = keras.Model(token_ids, backbone.get_text_embeddings(token_ids))
+            limit = encoder.max_sequence_length
+        else:
+            outputs = backbone.output
+            if isinstance(outputs, dict):
+                outputs = outputs["sequence_output"]
+            model = keras.Model(backbone.input, outputs)
+            limit = getattr(backbone, "max_sequence_length", None)
+        names = sorted(model.input) if isinstance(model.input, dict) else []
+        return {
+            "backbone": backbone,
+            "tokenizer": tokenizer,
+            "model": model,
+            "predict": predict_function(model),
+            "joint": joint,
+            "limit": limit,
+            "input_names": names,
+            # CLIP's own preprocessor lower-cases prompts before its tokenizer
+            "lowercase": type(backbone).__name__ == "CLIPBackbone",
+        }
+
+    def _configure(self, parts):
+        limit = parts["limit"]
+        self.max_length_ = int(
+            self.max_length if limit is None else min(self.max_length, limit)
+        )
+        self.joint_ = bool(parts["joint"])
+        probe = self._embed_batch(parts, ["a"])
+        self.n_features_out_ = int(probe.shape[1])
+
+    def _load_cell(self, cell, index):
+        return load_text_cell(cell, index)
+
+    def _prepare_batch(self, parts, values):
+        tokenizer = parts["tokenizer"]
+        texts = [text.lower() for text in values] if parts["lowercase"] else values
+        pieces = tokenizer(texts)
+        if hasattr(pieces, "to_list"):  # a ragged tensor on older keras-hub
+            pieces = pieces.to_list()
+        ids = [
+            [tokenizer.start_token_id]
+            + [int(t) for t in piece[: self.max_length_ - 2]]
+            + [tokenizer.end_token_id]
+            for piece in pieces
+        ]
+        width = max(len(row) for row in ids)
+        pad = tokenizer.pad_token_id
+        token_ids = np.full((len(ids), width), pad, dtype="int32")
+        mask = np.zeros((len(ids), width), dtype=bool)
+        for row, sequence in enumerate(ids):
+            token_ids[row, : len(sequence)] = sequence
+            mask[row, : len(sequence)] = True
+        if parts["joint"]:
+            return token_ids, mask
+        inputs = {"token_ids": token_ids}
+        if "padding_mask" in parts["input_names"]:
+            inputs["padding_mask"] = mask
+        if "segment_ids" in parts["input_names"]:
+            inputs["segment_ids"] = np.zeros_like(token_ids)
+        return inputs, mask
+
+    def _run_batch(self, parts, inputs):
+        inputs, mask = inputs
+        if parts["joint"]:
+            return parts["predict"](inputs).astype(np.float32)
+        return pool_states(parts["predict"](inputs), mask, self.pooling)
+
+
+def pool_states(states, mask, pooling):
+    """Pool ``(n, length, dim)`` hidden states over the unmasked positions."""
+    if pooling == "cls":
+        return states[:, 0].astype(np.float32)
+    keep = mask[:, :, np.newaxis]
+    if pooling == "max":
+        return np.where(keep, states, -np.inf).max(axis=1).astype(np.float32)
+    total = (states * keep).sum(axis=1)
+    return (total / keep.sum(axis=1)).astype(np.float32)
