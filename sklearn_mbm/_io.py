@@ -548,6 +548,10 @@ _AUDIO_MAX_ABS_SAMPLE = 1e12
 # spend minutes and gigabytes resampling.
 _AUDIO_MAX_RESAMPLING_FACTOR = 256
 
+# Frames per read, at most, for codecs libsndfile cannot seek in: 8 MiB of
+# float64 per channel, a bound on what a lying header can make us allocate.
+_AUDIO_UNSEEKABLE_BLOCK = 1 << 20
+
 AUDIO_CELL_TYPES = (
     "an audio file path (str or os.PathLike), encoded audio bytes, a 1-D numpy "
     "waveform (with input_sr), or a (waveform, sample_rate) tuple"
@@ -561,8 +565,11 @@ def load_audio_cell(cell, index, sr, input_sr=None):
     ----------
     cell : str, os.PathLike, bytes, ndarray or tuple
         - a path to an audio file (any format libsndfile reads: WAV, FLAC,
-          OGG/Vorbis, MP3, AIFF, ...), read with :mod:`soundfile`;
-        - raw encoded bytes of such a file;
+          OGG/Vorbis, MP3, AIFF, ..., with any codec, including those it
+          cannot seek in: GSM 6.10, G.721/G.723 and NMS ADPCM, ...), read
+          with :mod:`soundfile`;
+        - raw encoded bytes of such a file (except Sound Designer II, whose
+          resource fork libsndfile only finds beside a path);
         - a numpy waveform, sampled at ``input_sr`` Hz;
         - a ``(waveform, sample_rate)`` tuple.
 
@@ -859,18 +866,14 @@ def _decode_audio(source, index, cell):
         with soundfile.SoundFile(source) as sound:
             declared = sound.frames
             rate = sound.samplerate
-            waveform = sound.read(dtype="float64", always_2d=True)
+            waveform = _read_all_frames(sound)
     except (RuntimeError, ValueError, TypeError, OSError, EOFError) as exc:
-        # libsndfile says e.g. "Format not recognised" for non-audio data and
-        # "flac decoder lost sync" for a truncated FLAC file.
-        detail = str(exc).split(": ")[-1].strip(" .") or type(exc).__name__
         raise ValueError(
             cell_error_message(
                 index,
                 cell,
-                "not a readable audio file (libsndfile: "
-                f"{detail}); it may be corrupt, truncated or in an unsupported "
-                "format.",
+                f"not a readable audio file ({_soundfile_refusal(exc)}); it may "
+                "be corrupt, truncated or in an unsupported format.",
             )
         ) from exc
     if 0 < len(waveform) < declared:
@@ -883,6 +886,37 @@ def _decode_audio(source, index, cell):
             )
         )
     return _as_mono(waveform, index, cell), float(rate)
+
+
+def _read_all_frames(sound):
+    """Every frame of an open ``soundfile.SoundFile``, ``(n_frames, n_channels)``.
+
+    libsndfile cannot seek in some codecs (GSM 6.10, G.721/G.723 ADPCM, NMS
+    ADPCM, XI DPCM), and for those soundfile refuses ``read()`` without a
+    frame count. They are read in blocks of at most the declared frame count
+    until a short read, so a header that overstates the length still ends at
+    the data (and the caller reports it as truncated).
+    """
+    if sound.seekable():
+        return sound.read(dtype="float64", always_2d=True)
+    block = min(max(sound.frames, 1), _AUDIO_UNSEEKABLE_BLOCK)
+    blocks = []
+    while True:
+        samples = sound.read(block, dtype="float64", always_2d=True)
+        blocks.append(samples)
+        if len(samples) < block:
+            return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+
+
+def _soundfile_refusal(exc):
+    """Who refused the audio and why: libsndfile itself, or the soundfile wrapper."""
+    error_string = getattr(exc, "error_string", None)  # soundfile.LibsndfileError
+    if error_string is not None:
+        # e.g. "Format not recognised" for non-audio data, "flac decoder lost
+        # sync" for a truncated FLAC file
+        return f"libsndfile: {error_string.strip(' .')}"
+    detail = str(exc).strip(" .") or type(exc).__name__
+    return f"the soundfile package: {detail}"
 
 
 def _as_mono(samples, index, cell, checked=False):
