@@ -332,18 +332,56 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
         self.preprocess_ = preprocess
         self.input_size_ = (height, width)
         self.n_channels_ = channels
-        # One pass on a blank image checks that the model accepts the size,
-        # counts the features and traces the inference function.
         self._predict_fn = make_predict_function(model)
-        probe = np.zeros((1, height, width, channels), dtype=np.float32)
+        self.n_features_out_ = self._probe_backbone()
+
+    def _probe_backbone(self):
+        """Run the fitted backbone once on a probe image; return its feature count.
+
+        One image at ``input_size_`` traces the inference function and shows
+        what the network gives. Keras's shape inference and the output itself
+        must agree on one array with no empty axis, finite on the probe, and
+        2-D after pooling: some TensorFlow versions return a blank array of
+        the wrong shape for an image smaller than a valid convolution instead
+        of raising, which would be silent garbage features.
+        """
+        model, name = self.model_, self.backbone_name_
+        height, width = self.input_size_
+        channels = self.n_channels_
+        refused = (
+            f"the backbone {name!r} cannot process images of size "
+            f"{height}x{width} with {channels} channel(s) (input_size="
+            f"{self.input_size!r})"
+        )
         try:
-            features = self._features(probe)
+            expected = model.compute_output_shape((None, height, width, channels))
+        except NotImplementedError:  # a custom layer without shape inference
+            expected = None
         except Exception as exc:
+            raise ValueError(f"{refused}: {exc}") from exc
+        # a smooth colour gradient, prepared as real images are
+        rows = np.linspace(0.0, 255.0, height, dtype=np.float32)[:, None, None]
+        cols = np.linspace(255.0, 0.0, width, dtype=np.float32)[None, :, None]
+        image = np.broadcast_to((rows + cols) / 2, (height, width, channels))
+        image = np.array(image, dtype=np.float32)
+        if self.preprocess_ is not None:
+            image = self.preprocess_(image)
+        try:
+            raw = self._predict_fn(image[np.newaxis])
+        except Exception as exc:
+            raise ValueError(f"{refused}: {exc}") from exc
+        problem = _probe_problem(raw, expected)
+        if problem is not None:
+            raise ValueError(f"{refused}: {problem}.")
+        # (1, n_features) with n_features >= 1: no axis of raw is empty
+        features = self._pool(np.asarray(raw, dtype=np.float32))
+        if not np.isfinite(features).all():
+            n_bad = int(features.size - np.count_nonzero(np.isfinite(features)))
             raise ValueError(
-                f"the backbone {name!r} cannot process images of size "
-                f"{height}x{width} with {channels} channel(s): {exc}"
-            ) from exc
-        self.n_features_out_ = int(features.shape[1])
+                f"{refused}: {n_bad} of its {features.size} features of a test "
+                "image are NaN or infinite."
+            )
+        return int(features.shape[1])
 
     def _check_weights_unused(self, what):
         if self.weights not in ("imagenet", None):
@@ -464,6 +502,10 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
         features = np.asarray(predict(batch), dtype=np.float32)
         if features.size == 0:  # e.g. a valid convolution larger than the map
             raise ValueError(f"the network gives an empty output {features.shape}")
+        return self._pool(features)
+
+    def _pool(self, features):
+        """Backbone output ``(n, ...)`` as 2-D: spatial axes pooled or flattened."""
         if features.ndim > 2:
             spatial = tuple(range(1, features.ndim - 1))
             if self.pooling == "avg":
@@ -576,6 +618,34 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
 # ----------------------------------------------------------------------
 # helpers
 # ----------------------------------------------------------------------
+
+
+def _probe_problem(output, expected):
+    """What is wrong with a backbone's output on one probe image, or None.
+
+    ``expected`` is Keras's inferred output shape (batch axis first) or None.
+    """
+    if isinstance(output, (list, tuple, dict)):
+        return f"it gives {len(output)} outputs, not one"
+    shape = tuple(np.shape(output))
+    if expected is not None:
+        if isinstance(expected, (list, dict)) or (
+            expected and isinstance(expected[0], (tuple, list))
+        ):
+            return f"it declares {len(expected)} outputs, not one"
+        if any(d is not None and d < 1 for d in expected[1:]):
+            return f"Keras infers an output of shape {tuple(expected)}"
+    if len(shape) < 1 or shape[0] != 1 or min(shape) < 1:
+        return f"it gives an output of shape {shape} for a batch of one image"
+    if expected is not None and (
+        len(expected) != len(shape)
+        or any(d is not None and d != s for d, s in zip(expected[1:], shape[1:]))
+    ):
+        return (
+            f"it gives an output of shape {shape} where Keras infers "
+            f"{tuple(expected)}"
+        )
+    return None
 
 
 def _scale_to_unit(image):

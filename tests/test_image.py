@@ -4,6 +4,7 @@ import gzip
 import io
 import os
 import pickle
+import re
 import subprocess
 import sys
 import tracemalloc
@@ -529,6 +530,52 @@ def test_bad_keras_backbones(digits, keras, tmp_path):
     # keras.applications' own size check comes through unchanged
     with pytest.raises(ValueError, match="at least 32x32"):
         ImageFeatureExtractor(weights=None, input_size=28).fit(digits)
+
+
+@pytest.mark.parametrize("filters", [5, 3])
+@pytest.mark.parametrize("input_size", [2, (1, 5), (8, 2)])
+def test_backbone_probe_refuses_images_smaller_than_a_convolution(
+    digits, keras, filters, input_size
+):
+    # TensorFlow 2.21's traced graph returns a blank (1, 2, 2, 3) array here
+    # instead of raising: the probe at fit must refuse it, whatever the
+    # filter count (3 filters give the very shape of the input).
+    inputs = keras.Input((None, None, 3))
+    any_size = keras.Model(
+        inputs, keras.layers.Conv2D(filters, 3)(inputs), name="any_size"
+    )
+    extractor = ImageFeatureExtractor(any_size, input_size=input_size)
+    with pytest.raises(
+        ValueError,
+        match=r"backbone 'any_size' cannot process images of size \d+x\d+ with 3 "
+        rf"channel\(s\) \(input_size={re.escape(repr(input_size))}\)",
+    ):
+        extractor.fit(digits)
+    # the same model at a size it can process works, 2-D and finite
+    features = ImageFeatureExtractor(any_size, input_size=3).fit_transform(digits)
+    assert features.shape == (len(digits), filters) and np.isfinite(features).all()
+
+
+def test_backbone_probe_refuses_empty_and_non_finite_outputs(digits, keras):
+    inputs = keras.Input((28, 28, 1))
+    empty = keras.Model(inputs, keras.layers.Lambda(lambda x: x[:, :0])(inputs))
+    with pytest.raises(
+        ValueError,
+        match=r"cannot process images of size 28x28 .*shape \(None, 0, 28, 1\)",
+    ):
+        ImageFeatureExtractor(empty).fit(digits)
+    # log of a negative number: NaN features on every real image too
+    log = keras.Model(
+        inputs,
+        keras.layers.Lambda(lambda x: keras.ops.log(x - 300.0))(inputs),
+        name="log_model",
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"backbone 'log_model' cannot process images of size 28x28 with 1 "
+        r"channel\(s\) \(input_size=None\): 784 of its 784 features",
+    ):
+        ImageFeatureExtractor(log, pooling=None).fit(digits)
 
 
 def test_bad_backbone_names_and_paths(digits, tmp_path):
