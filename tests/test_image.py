@@ -764,3 +764,25 @@ def test_next_batch_is_decoded_while_the_network_runs(digits, monkeypatch):
     assert seen_during_first_batch == [True]
     assert threading.get_ident() not in loader_threads  # decoded off the main thread
     np.testing.assert_allclose(Z, digits.reshape(len(digits), -1) / 255, rtol=1e-6)
+
+
+def test_exif_orientation_on_by_default_and_off_by_parameter(tmp_path):
+    # a phone photo stored upside down with EXIF orientation 3 (rotate 180)
+    upright = np.zeros((16, 16, 3), dtype=np.uint8)
+    upright[:8] = 250  # bright top half
+    path = tmp_path / "upside_down.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 3
+    Image.fromarray(upright[::-1, ::-1]).save(path, quality=95, exif=exif)
+    expected = ImageFeatureExtractor("pixels").fit_transform([upright])
+    turned = ImageFeatureExtractor("pixels").fit_transform([path])
+    as_stored = ImageFeatureExtractor("pixels", exif_transpose=False).fit_transform(
+        [path]
+    )
+    assert np.abs(turned - expected).mean() < 0.02
+    assert np.abs(as_stored - expected).mean() > 0.5
+    np.testing.assert_array_equal(
+        as_stored.reshape(16, 16, 3)[::-1, ::-1], turned.reshape(16, 16, 3)
+    )
+    with pytest.raises(InvalidParameterError, match="exif_transpose"):
+        ImageFeatureExtractor("pixels", exif_transpose="yes").fit([path])
