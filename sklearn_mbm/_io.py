@@ -184,11 +184,24 @@ _GREY_PIL_MODES = frozenset({"1", "L", "LA", "La", "I", "F"})
 # mapped from [0, 65535] onto [0, 255].
 _SIXTEEN_BIT_MAX = 65535.0
 
+# EXIF orientation (tag 274) -> the Pillow transpose that makes the image
+# upright, as PIL.ImageOps.exif_transpose maps it; 1 (upright) is absent.
+_EXIF_ORIENTATION_TAG = 0x0112
+_EXIF_TRANSPOSES = {
+    2: "FLIP_LEFT_RIGHT",
+    3: "ROTATE_180",
+    4: "FLIP_TOP_BOTTOM",
+    5: "TRANSPOSE",
+    6: "ROTATE_270",
+    7: "TRANSVERSE",
+    8: "ROTATE_90",
+}
+
 # ITU-R 601-2 luma, the weights Pillow uses for convert("L").
 _LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
-def load_image_cell(cell, index, *, size=None, mode="RGB"):
+def load_image_cell(cell, index, *, size=None, mode="RGB", exif_transpose=True):
     """Load one image cell as a float32 array ``(height, width, channels)``.
 
     Pixel values are in [0, 255] whatever the source, the range
@@ -212,9 +225,9 @@ def load_image_cell(cell, index, *, size=None, mode="RGB"):
 
         16-bit images (Pillow modes ``"I;16"`` and ``"I"``) are scaled from
         [0, 65535] to [0, 255]; float images (mode ``"F"``) follow the float
-        rule. An alpha channel is dropped and EXIF orientation is not
-        applied (both as ``keras.utils.load_img``); palette images are
-        expanded.
+        rule. An alpha channel is dropped (as ``keras.utils.load_img``);
+        palette images are expanded; the EXIF orientation is applied (see
+        ``exif_transpose``).
     index : int
         Position of the sample, for error messages.
     size : int, (int, int) or None, default=None
@@ -222,13 +235,21 @@ def load_image_cell(cell, index, *, size=None, mode="RGB"):
         resized with Pillow's antialiased bilinear filter, without keeping
         the aspect ratio (as ``keras.utils.load_img(target_size=...)``).
         ``None`` keeps the image's own size. Large JPEG files are decoded at
-        a reduced scale (Pillow's draft mode) when that still leaves at least
-        ``size`` pixels, which is much faster.
+        a reduced scale (Pillow's draft mode: 1/2, 1/4 or 1/8, by the DCT)
+        when that still leaves at least ``size`` pixels, which is several
+        times faster and differs from a full decode then resize by a few
+        grey levels (see the extractors guide).
     mode : {"RGB", "L", None}, default="RGB"
         ``"RGB"`` gives 3 channels (grey images are repeated), ``"L"`` gives
         1 grey channel (colour images are converted with the ITU-R 601-2
         luma weights, as Pillow does), ``None`` keeps grey images grey
         (1 channel) and makes every other image RGB.
+    exif_transpose : bool, default=True
+        Turn files, bytes and ``PIL.Image.Image`` cells upright by their
+        EXIF orientation (tag 274, as phone cameras write it), as
+        ``PIL.ImageOps.exif_transpose`` does, before the resize; ``size`` is
+        then the upright image's. ``False`` keeps the stored pixel layout
+        (as ``keras.utils.load_img``). Arrays carry no EXIF.
 
     Returns
     -------
@@ -272,9 +293,10 @@ def load_image_cell(cell, index, *, size=None, mode="RGB"):
     from PIL import Image
 
     if isinstance(cell, Image.Image):
-        return _decode_pil_image(cell, index, cell, size, mode)
+        orientation = _exif_orientation(cell) if exif_transpose else 1
+        return _decode_pil_image(cell, index, cell, size, mode, orientation)
     if isinstance(cell, (str, os.PathLike)):
-        return _read_image_file(cell, index, size, mode)
+        return _read_image_file(cell, index, size, mode, exif_transpose)
     if isinstance(cell, (bytes, bytearray, memoryview)):
         if len(cell) == 0:
             raise ValueError(
@@ -282,7 +304,9 @@ def load_image_cell(cell, index, *, size=None, mode="RGB"):
             )
         import io
 
-        return _open_and_decode(io.BytesIO(bytes(cell)), index, cell, size, mode)
+        return _open_and_decode(
+            io.BytesIO(bytes(cell)), index, cell, size, mode, exif_transpose
+        )
     raise TypeError(
         cell_error_message(
             index, cell, f"unsupported image cell; expected {IMAGE_CELL_TYPES}."
@@ -312,12 +336,21 @@ def _image_size(size):
     )
 
 
-def _read_image_file(cell, index, size, mode):
+def _read_image_file(cell, index, size, mode, exif_transpose):
     with open_cell_file(cell, index, "image") as file:
-        return _open_and_decode(file, index, cell, size, mode)
+        return _open_and_decode(file, index, cell, size, mode, exif_transpose)
 
 
-def _open_and_decode(stream, index, cell, size, mode):
+def _exif_orientation(image):
+    """The EXIF orientation (1-8) of a PIL image; 1 when absent or unreadable."""
+    try:
+        orientation = image.getexif().get(_EXIF_ORIENTATION_TAG, 1)
+    except Exception:  # a corrupt EXIF block: the pixels may still be fine
+        return 1
+    return orientation if orientation in _EXIF_TRANSPOSES else 1
+
+
+def _open_and_decode(stream, index, cell, size, mode, exif_transpose):
     """Open an encoded image (file object) with Pillow and decode it."""
     from PIL import Image, UnidentifiedImageError
 
@@ -340,22 +373,32 @@ def _open_and_decode(stream, index, cell, size, mode):
             )
         ) from exc
     with image:
+        orientation = _exif_orientation(image) if exif_transpose else 1
         if size is not None and image.format == "JPEG":
             # Decode at 1/2, 1/4 or 1/8 scale when that still covers `size`:
-            # the DCT does the downscaling, several times faster.
+            # the DCT does the downscaling, several times faster. The stored
+            # image is `size` turned back, for orientations that swap axes.
+            stored = (size[0], size[1]) if orientation >= 5 else (size[1], size[0])
             try:
-                image.draft(image.mode, (size[1], size[0]))
+                image.draft(image.mode, stored)
             except Exception:  # draft is only an optimisation
                 pass
-        return _decode_pil_image(image, index, cell, size, mode)
+        return _decode_pil_image(image, index, cell, size, mode, orientation)
 
 
-def _decode_pil_image(image, index, cell, size, mode):
-    """Decode a PIL image (forcing the lazy load) and convert it to an array."""
+def _decode_pil_image(image, index, cell, size, mode, orientation=1):
+    """Decode a PIL image (forcing the lazy load) and convert it to an array.
+
+    ``orientation`` is the EXIF orientation to undo (1: none).
+    """
     from PIL import Image
 
     try:
         image.load()
+        if orientation != 1:
+            image = image.transpose(
+                getattr(Image.Transpose, _EXIF_TRANSPOSES[orientation])
+            )
         # One-channel high-depth images go through the float path so that
         # nothing is clipped to 8 bits.
         high_depth = image.mode in ("F", "I") or image.mode.startswith("I;16")
@@ -548,6 +591,10 @@ _AUDIO_MAX_ABS_SAMPLE = 1e12
 # spend minutes and gigabytes resampling.
 _AUDIO_MAX_RESAMPLING_FACTOR = 256
 
+# Frames per read, at most, for codecs libsndfile cannot seek in: 8 MiB of
+# float64 per channel, a bound on what a lying header can make us allocate.
+_AUDIO_UNSEEKABLE_BLOCK = 1 << 20
+
 AUDIO_CELL_TYPES = (
     "an audio file path (str or os.PathLike), encoded audio bytes, a 1-D numpy "
     "waveform (with input_sr), or a (waveform, sample_rate) tuple"
@@ -561,8 +608,11 @@ def load_audio_cell(cell, index, sr, input_sr=None):
     ----------
     cell : str, os.PathLike, bytes, ndarray or tuple
         - a path to an audio file (any format libsndfile reads: WAV, FLAC,
-          OGG/Vorbis, MP3, AIFF, ...), read with :mod:`soundfile`;
-        - raw encoded bytes of such a file;
+          OGG/Vorbis, MP3, AIFF, ..., with any codec, including those it
+          cannot seek in: GSM 6.10, G.721/G.723 and NMS ADPCM, ...), read
+          with :mod:`soundfile`;
+        - raw encoded bytes of such a file (except Sound Designer II, whose
+          resource fork libsndfile only finds beside a path);
         - a numpy waveform, sampled at ``input_sr`` Hz;
         - a ``(waveform, sample_rate)`` tuple.
 
@@ -859,18 +909,14 @@ def _decode_audio(source, index, cell):
         with soundfile.SoundFile(source) as sound:
             declared = sound.frames
             rate = sound.samplerate
-            waveform = sound.read(dtype="float64", always_2d=True)
+            waveform = _read_all_frames(sound)
     except (RuntimeError, ValueError, TypeError, OSError, EOFError) as exc:
-        # libsndfile says e.g. "Format not recognised" for non-audio data and
-        # "flac decoder lost sync" for a truncated FLAC file.
-        detail = str(exc).split(": ")[-1].strip(" .") or type(exc).__name__
         raise ValueError(
             cell_error_message(
                 index,
                 cell,
-                "not a readable audio file (libsndfile: "
-                f"{detail}); it may be corrupt, truncated or in an unsupported "
-                "format.",
+                f"not a readable audio file ({_soundfile_refusal(exc)}); it may "
+                "be corrupt, truncated or in an unsupported format.",
             )
         ) from exc
     if 0 < len(waveform) < declared:
@@ -883,6 +929,37 @@ def _decode_audio(source, index, cell):
             )
         )
     return _as_mono(waveform, index, cell), float(rate)
+
+
+def _read_all_frames(sound):
+    """Every frame of an open ``soundfile.SoundFile``, ``(n_frames, n_channels)``.
+
+    libsndfile cannot seek in some codecs (GSM 6.10, G.721/G.723 ADPCM, NMS
+    ADPCM, XI DPCM), and for those soundfile refuses ``read()`` without a
+    frame count. They are read in blocks of at most the declared frame count
+    until a short read, so a header that overstates the length still ends at
+    the data (and the caller reports it as truncated).
+    """
+    if sound.seekable():
+        return sound.read(dtype="float64", always_2d=True)
+    block = min(max(sound.frames, 1), _AUDIO_UNSEEKABLE_BLOCK)
+    blocks = []
+    while True:
+        samples = sound.read(block, dtype="float64", always_2d=True)
+        blocks.append(samples)
+        if len(samples) < block:
+            return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+
+
+def _soundfile_refusal(exc):
+    """Who refused the audio and why: libsndfile itself, or the soundfile wrapper."""
+    error_string = getattr(exc, "error_string", None)  # soundfile.LibsndfileError
+    if error_string is not None:
+        # e.g. "Format not recognised" for non-audio data, "flac decoder lost
+        # sync" for a truncated FLAC file
+        return f"libsndfile: {error_string.strip(' .')}"
+    detail = str(exc).strip(" .") or type(exc).__name__
+    return f"the soundfile package: {detail}"
 
 
 def _as_mono(samples, index, cell, checked=False):

@@ -5,12 +5,33 @@ Shared by the image extractor (backbones) and the neural fusion model.
 """
 
 import os
+import sys
 import tempfile
+
+# Files that exist only where an NVIDIA driver is loaded (Linux).
+_NVIDIA_DRIVER_FILES = ("/proc/driver/nvidia/version", "/dev/nvidiactl")
+
+
+def quiet_tensorflow_logs():
+    """Choose TensorFlow's C++ log level, unless the user did or TF is loaded.
+
+    TensorFlow reads ``TF_CPP_MIN_LOG_LEVEL`` when it loads. Level 2 hides
+    its start-up INFO and WARNING lines; on a machine without an NVIDIA
+    driver, TensorFlow 2.21 still logs "failed call to cuInit" at ERROR level
+    on its first operation, which only level 3 hides (``ABSL_MIN_LOG_LEVEL``
+    does not). So: 3 without a driver, 2 with one (where an ERROR line can
+    matter). A level the user set, or a TensorFlow already imported, is left
+    alone.
+    """
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
+        return
+    has_driver = any(os.path.exists(path) for path in _NVIDIA_DRIVER_FILES)
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2" if has_driver else "3"
 
 
 def import_keras():
     """Import and return ``keras`` (Keras 3 on TensorFlow), with a clear error."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TF's start-up chatter
+    quiet_tensorflow_logs()
     try:
         import keras
     except ImportError as exc:  # pragma: no cover - tensorflow is a dependency

@@ -4,6 +4,7 @@ import gzip
 import io
 import os
 import pickle
+import re
 import subprocess
 import sys
 import tracemalloc
@@ -531,6 +532,52 @@ def test_bad_keras_backbones(digits, keras, tmp_path):
         ImageFeatureExtractor(weights=None, input_size=28).fit(digits)
 
 
+@pytest.mark.parametrize("filters", [5, 3])
+@pytest.mark.parametrize("input_size", [2, (1, 5), (8, 2)])
+def test_backbone_probe_refuses_images_smaller_than_a_convolution(
+    digits, keras, filters, input_size
+):
+    # TensorFlow 2.21's traced graph returns a blank (1, 2, 2, 3) array here
+    # instead of raising: the probe at fit must refuse it, whatever the
+    # filter count (3 filters give the very shape of the input).
+    inputs = keras.Input((None, None, 3))
+    any_size = keras.Model(
+        inputs, keras.layers.Conv2D(filters, 3)(inputs), name="any_size"
+    )
+    extractor = ImageFeatureExtractor(any_size, input_size=input_size)
+    with pytest.raises(
+        ValueError,
+        match=r"backbone 'any_size' cannot process images of size \d+x\d+ with 3 "
+        rf"channel\(s\) \(input_size={re.escape(repr(input_size))}\)",
+    ):
+        extractor.fit(digits)
+    # the same model at a size it can process works, 2-D and finite
+    features = ImageFeatureExtractor(any_size, input_size=3).fit_transform(digits)
+    assert features.shape == (len(digits), filters) and np.isfinite(features).all()
+
+
+def test_backbone_probe_refuses_empty_and_non_finite_outputs(digits, keras):
+    inputs = keras.Input((28, 28, 1))
+    empty = keras.Model(inputs, keras.layers.Lambda(lambda x: x[:, :0])(inputs))
+    with pytest.raises(
+        ValueError,
+        match=r"cannot process images of size 28x28 .*shape \(None, 0, 28, 1\)",
+    ):
+        ImageFeatureExtractor(empty).fit(digits)
+    # log of a negative number: NaN features on every real image too
+    log = keras.Model(
+        inputs,
+        keras.layers.Lambda(lambda x: keras.ops.log(x - 300.0))(inputs),
+        name="log_model",
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"backbone 'log_model' cannot process images of size 28x28 with 1 "
+        r"channel\(s\) \(input_size=None\): 784 of its 784 features",
+    ):
+        ImageFeatureExtractor(log, pooling=None).fit(digits)
+
+
 def test_bad_backbone_names_and_paths(digits, tmp_path):
     with pytest.raises(
         ValueError, match="unknown backbone 'mobilenet_v9'.*mobilenet_v2"
@@ -717,3 +764,25 @@ def test_next_batch_is_decoded_while_the_network_runs(digits, monkeypatch):
     assert seen_during_first_batch == [True]
     assert threading.get_ident() not in loader_threads  # decoded off the main thread
     np.testing.assert_allclose(Z, digits.reshape(len(digits), -1) / 255, rtol=1e-6)
+
+
+def test_exif_orientation_on_by_default_and_off_by_parameter(tmp_path):
+    # a phone photo stored upside down with EXIF orientation 3 (rotate 180)
+    upright = np.zeros((16, 16, 3), dtype=np.uint8)
+    upright[:8] = 250  # bright top half
+    path = tmp_path / "upside_down.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 3
+    Image.fromarray(upright[::-1, ::-1]).save(path, quality=95, exif=exif)
+    expected = ImageFeatureExtractor("pixels").fit_transform([upright])
+    turned = ImageFeatureExtractor("pixels").fit_transform([path])
+    as_stored = ImageFeatureExtractor("pixels", exif_transpose=False).fit_transform(
+        [path]
+    )
+    assert np.abs(turned - expected).mean() < 0.02
+    assert np.abs(as_stored - expected).mean() > 0.5
+    np.testing.assert_array_equal(
+        as_stored.reshape(16, 16, 3)[::-1, ::-1], turned.reshape(16, 16, 3)
+    )
+    with pytest.raises(InvalidParameterError, match="exif_transpose"):
+        ImageFeatureExtractor("pixels", exif_transpose="yes").fit([path])

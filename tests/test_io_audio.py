@@ -149,6 +149,94 @@ def test_files_in_other_formats(tmp_path):
     np.testing.assert_allclose(load_audio_cell(u8, 0, sr=8000), stereo[:, 0], atol=1e-2)
 
 
+# Codecs libsndfile cannot seek in: soundfile's read() refuses them without a
+# frame count, so the loader reads them in blocks.
+UNSEEKABLE_CODECS = [
+    ("WAV", "GSM610"),
+    ("WAV", "G721_32"),
+    ("WAV", "NMS_ADPCM_16"),
+    ("WAV", "NMS_ADPCM_24"),
+    ("WAV", "NMS_ADPCM_32"),
+    ("AIFF", "GSM610"),
+    ("W64", "GSM610"),
+    ("AU", "G721_32"),
+    ("AU", "G723_24"),
+    ("AU", "G723_40"),
+    ("XI", "DPCM_16"),
+    ("XI", "DPCM_8"),
+]
+
+
+def _write_codec(path, fmt, subtype, n_frames=20000, rate=8000):
+    assert subtype in soundfile.available_subtypes(fmt)  # this libsndfile has it
+    t = np.arange(n_frames) / rate
+    noise = np.random.default_rng(3).normal(0.0, 0.05, n_frames)
+    waveform = 0.5 * np.sin(2 * np.pi * 440 * t) + noise
+    soundfile.write(path, waveform, rate, format=fmt, subtype=subtype)
+
+
+@pytest.mark.parametrize("fmt, subtype", UNSEEKABLE_CODECS)
+def test_unseekable_codecs_read_like_soundfile(tmp_path, fmt, subtype):
+    path = tmp_path / f"clip.{fmt.lower()}"
+    _write_codec(path, fmt, subtype)
+    with soundfile.SoundFile(path) as sound:
+        assert not sound.seekable()  # the case soundfile's read() refuses
+    expected, rate = soundfile.read(path, dtype="float64")
+    # block codecs pad the last block (GSM 6.10: 320 frames)
+    assert expected.ndim == 1 and 20000 <= len(expected) < 21000
+    assert np.abs(expected).max() > 0.3
+    np.testing.assert_array_equal(load_audio_cell(path, 0, sr=rate), expected)
+    np.testing.assert_array_equal(
+        load_audio_cell(path.read_bytes(), 0, sr=rate), expected
+    )
+    # resampled like any other file
+    np.testing.assert_array_equal(
+        load_audio_cell(path, 0, sr=16000), load_audio_cell((expected, rate), 0, 16000)
+    )
+
+
+def test_unseekable_codec_longer_than_one_read_block(tmp_path, monkeypatch):
+    import sklearn_mbm._io as io_module
+
+    path = tmp_path / "clip.wav"
+    _write_codec(path, "WAV", "GSM610")
+    monkeypatch.setattr(io_module, "_AUDIO_UNSEEKABLE_BLOCK", 999)  # 21 blocks
+    expected, rate = soundfile.read(path, dtype="float64")
+    np.testing.assert_array_equal(load_audio_cell(path, 0, sr=rate), expected)
+
+
+@pytest.mark.parametrize("subtype", ["GSM610", "NMS_ADPCM_24"])
+def test_truncated_unseekable_wav(tmp_path, subtype):
+    path = tmp_path / "clip.wav"
+    _write_codec(path, "WAV", subtype)
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(
+        ValueError, match=r"sample 4 \(path '.*cut\.wav'\).*truncated WAV file"
+    ):
+        load_audio_cell(cut, 4, sr=8000)
+
+
+def test_decoder_errors_say_who_refused(tmp_path):
+    from sklearn_mbm._io import _soundfile_refusal
+
+    not_audio = tmp_path / "notes.wav"
+    not_audio.write_text("this is text, not sound\n" * 50)
+    with pytest.raises(
+        ValueError,
+        match=r"not a readable audio file \(libsndfile: Format not recognised\)",
+    ):
+        load_audio_cell(not_audio, 0, sr=8000)
+    # a refusal of the Python wrapper is not blamed on libsndfile
+    gsm = tmp_path / "clip.wav"
+    _write_codec(gsm, "WAV", "GSM610")
+    with soundfile.SoundFile(gsm) as sound, pytest.raises(ValueError) as info:
+        sound.read()
+    assert _soundfile_refusal(info.value) == (
+        "the soundfile package: frames must be specified for non-seekable files"
+    )
+
+
 # --------------------------------------------------------------------------
 # errors: each names the sample index, the path for files, and the problem
 # --------------------------------------------------------------------------

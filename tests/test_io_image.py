@@ -74,6 +74,91 @@ def test_large_jpeg_is_decoded_in_draft_mode_to_the_right_size(tmp_path):
     assert np.abs(image - expected).max() < 8
 
 
+# EXIF orientation -> the PIL transpose that stores an upright picture so
+# (its inverse turns it upright again: only ROTATE_90/270 differ).
+_STORE_FOR_ORIENTATION = {
+    1: None,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+
+
+def _upright_picture(height=48, width=32):
+    """An upright picture no flip or rotation maps onto itself: colour blocks."""
+    picture = np.zeros((height, width, 3), dtype=np.uint8)
+    picture[: height // 2, : width // 2] = (250, 20, 20)  # red top-left
+    picture[: height // 2, width // 2 :] = (20, 250, 20)  # green top-right
+    picture[height // 2 :, : width // 2] = (20, 20, 250)  # blue bottom-left
+    picture[height // 2 :, width // 2 :] = (240, 240, 240)  # white bottom-right
+    return picture
+
+
+def _phone_jpeg(path, upright, orientation, quality=95):
+    """Save ``upright`` as a camera does: pixels as stored, EXIF tag 274 set."""
+    stored = Image.fromarray(upright)
+    if _STORE_FOR_ORIENTATION[orientation] is not None:
+        stored = stored.transpose(_STORE_FOR_ORIENTATION[orientation])
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    stored.save(path, quality=quality, exif=exif)
+    return stored
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_applied_to_paths_bytes_and_pil(tmp_path, orientation):
+    from PIL import ImageOps
+
+    upright = _upright_picture()
+    path = tmp_path / f"photo_{orientation}.jpg"
+    stored = _phone_jpeg(path, upright, orientation)
+    with Image.open(path) as check:
+        assert check.getexif()[0x0112] == orientation  # a real tag 274
+        reference = np.asarray(ImageOps.exif_transpose(check).convert("RGB"))
+    assert reference.shape == upright.shape
+    cells = [path, str(path), path.read_bytes(), Image.open(path)]
+    for cell in cells:
+        image = load_image_cell(cell, 0)
+        # exactly what PIL.ImageOps.exif_transpose gives, and the upright picture
+        np.testing.assert_array_equal(image, reference)
+        # lossy (chroma subsampling at the colour edges); any wrong
+        # orientation is off by more than 50 on average
+        assert np.abs(image - upright).mean() < 6
+        # the size asked for is the upright image's
+        assert load_image_cell(cell, 0, size=(24, 16)).shape == (24, 16, 3)
+        # off: the pixels as stored
+        raw = load_image_cell(cell, 0, exif_transpose=False)
+        assert raw.shape[:2] == (stored.height, stored.width)
+        if orientation in (2, 3, 4):  # same shape, other picture
+            assert np.abs(raw - upright).mean() > 50
+        elif orientation > 4:  # axes swapped
+            assert raw.shape == (32, 48, 3)
+
+
+@pytest.mark.parametrize("orientation", [6, 8])
+def test_exif_orientation_with_draft_mode(tmp_path, orientation):
+    # a large portrait photo stored landscape: draft mode must ask for the
+    # stored (swapped) size, and the result is still upright at `size`
+    from PIL import ImageOps
+
+    upright = np.repeat(np.repeat(_upright_picture(), 20, axis=0), 20, axis=1)
+    path = tmp_path / "portrait.jpg"
+    _phone_jpeg(path, upright, orientation)
+    image = load_image_cell(path, 0, size=(96, 64))
+    assert image.shape == (96, 64, 3)
+    with Image.open(path) as full:
+        full_decode = ImageOps.exif_transpose(full).resize(
+            (64, 96), Image.Resampling.BILINEAR
+        )
+    assert np.abs(image - np.asarray(full_decode)).mean() < 2
+    expected = load_image_cell(upright, 0, size=(96, 64))
+    assert np.abs(image - expected).mean() < 6
+
+
 def test_bytes_pil_and_array_agree(rgb):
     png = encode(rgb, "PNG")
     expected = load_image_cell(rgb, 0)
