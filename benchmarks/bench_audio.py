@@ -13,6 +13,10 @@ spectral features, each pooled to mean and std: 92 columns at 16 kHz), times
   ``spectral_bandwidth``, ``spectral_rolloff``, ``spectral_flatness``,
   ``zero_crossing_rate`` and ``rms`` with the same frame sizes, then pooled
   with numpy; the SAME 92 features;
+- with ``n_segments=3`` (row ``audio_seg3``), both sides also pool the same
+  statistics over 3 equal time segments of each clip's frames (368
+  features): the extractor with ``AudioFeatureExtractor(n_segments=3)``, the
+  loop by slicing each clip's librosa frames;
 - the floors: reading the files alone (``soundfile.read``), and reading plus
   resampling, which both sides pay and no batching removes.
 
@@ -25,7 +29,8 @@ extractor returns float32, so ~1e-7 is expected; above 1e-4 of a feature's
 scale the benchmark fails), and so is the ratio of CPU times, steadier than
 wall-clock time when other processes share the cores.
 
-Run: ``python benchmarks/bench_audio.py [--n-clips 3000] [--repeats 1]``.
+Run: ``python benchmarks/bench_audio.py [--n-clips 3000] [--repeats 1]
+[--n-segments 1,3]``.
 """
 
 import argparse
@@ -53,7 +58,16 @@ def clip_paths(n_clips):
     return [str(files[i]) for i in picks]
 
 
-def per_clip_librosa(paths):
+def _segments(n_frames, n_segments):
+    """Frame ranges of the segments, as AudioFeatureExtractor documents them."""
+    ranges = []
+    for j in range(n_segments):
+        start = min((j * n_frames) // n_segments, n_frames - 1)
+        ranges.append((start, max(((j + 1) * n_frames) // n_segments, start + 1)))
+    return ranges
+
+
+def per_clip_librosa(paths, n_segments=1):
     """The plain loop: read, resample and call librosa.feature.* per clip."""
     import librosa
     import soundfile
@@ -77,11 +91,16 @@ def per_clip_librosa(paths):
                 librosa.feature.rms(y=y, frame_length=N_FFT, hop_length=HOP),
             ]
         )
-        # the extractor's layout: family, then statistic, then coefficient
+        # the extractor's layout: the whole clip, then each segment; in each,
+        # family, then statistic, then coefficient
+        parts = [(0, mfcc.shape[1])]
+        if n_segments > 1:
+            parts += _segments(mfcc.shape[1], n_segments)
         rows.append(
             np.concatenate(
                 [
-                    f(block, axis=1)
+                    f(block[:, start:stop], axis=1)
+                    for start, stop in parts
                     for block in (mfcc, delta, spectral)
                     for f in (np.mean, np.std)
                 ]
@@ -107,46 +126,42 @@ def _timed(func, *args):
     return time.perf_counter() - start, time.process_time() - start_cpu, result
 
 
-def run(quick=False, n_clips=None, repeats=1):
-    """Time both sides; return the benchmark row (see benchmarks/run.py)."""
-    from threadpoolctl import threadpool_limits
-
+def _compare(paths, n_segments, repeats):
+    """Time the loop and the extractor on ``paths``; check their outputs agree."""
     from sklearn_mbm.audio import AudioFeatureExtractor
 
-    paths = clip_paths(n_clips or (600 if quick else 3000))
-    extractor = AudioFeatureExtractor(sr=SR, n_jobs=1).fit(paths)
-    with threadpool_limits(limits=1), warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        # warm-up: librosa's first calls (resampler, caches), our first batch
-        per_clip_librosa(paths[:20])
-        extractor.transform(paths[:20])
-        read_only(paths[:20], resample=True)
-        base_times, cand_times = [], []
-        for _ in range(repeats):  # alternate, best of `repeats`
-            *seconds, baseline = _timed(per_clip_librosa, paths)
-            base_times.append(seconds)
-            *seconds, candidate = _timed(extractor.transform, paths)
-            cand_times.append(seconds)
-        read_s = min(_timed(read_only, paths)[0] for _ in range(max(repeats, 2)))
-        read_resample_s = min(
-            _timed(read_only, paths, True)[0] for _ in range(max(repeats, 2))
-        )
+    extractor = AudioFeatureExtractor(sr=SR, n_jobs=1, n_segments=n_segments)
+    extractor.fit(paths)
+    # warm-up: librosa's first calls (resampler, caches), our first batch
+    per_clip_librosa(paths[:20], n_segments)
+    extractor.transform(paths[:20])
+    base_times, cand_times = [], []
+    for _ in range(repeats):  # alternate, best of `repeats`
+        *seconds, baseline = _timed(per_clip_librosa, paths, n_segments)
+        base_times.append(seconds)
+        *seconds, candidate = _timed(extractor.transform, paths)
+        cand_times.append(seconds)
     (base_s, base_cpu), (cand_s, cand_cpu) = min(base_times), min(cand_times)
     difference = np.abs(candidate.astype(np.float64) - baseline)
     scale = np.abs(baseline.astype(np.float64))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        relative = np.where(difference == 0, 0.0, difference / scale)
+    # elementwise, over values that are not rounding noise around 0 (a
+    # segment's std of a constant feature is 0 for librosa, ~1e-17 here)
+    significant = scale > 1e-6 * scale.max(axis=0)
+    relative = np.where(significant, difference, 0.0) / np.where(
+        significant, scale, 1.0
+    )
     column_relative = difference.max(axis=0) / np.maximum(scale.max(axis=0), 1e-30)
     if column_relative.max() > PARITY:
         # a speed-up that changed the features is no speed-up: fail loudly
         raise AssertionError(
             f"features differ from librosa's by {column_relative.max():.2e} of a "
-            f"feature's scale (column {int(column_relative.argmax())}), more than "
-            f"{PARITY:g}."
+            f"feature's scale (column {int(column_relative.argmax())}, "
+            f"n_segments={n_segments}), more than {PARITY:g}."
         )
+    label = "" if n_segments == 1 else f", n_segments={n_segments}"
     return {
-        "baseline": "per-clip librosa.feature calls",
-        "candidate": "AudioFeatureExtractor.transform",
+        "baseline": f"per-clip librosa.feature calls{label}",
+        "candidate": f"AudioFeatureExtractor.transform{label}",
         "baseline_s": base_s,
         "candidate_s": cand_s,
         "ratio": cand_s / base_s,
@@ -156,50 +171,84 @@ def run(quick=False, n_clips=None, repeats=1):
         "candidate_cpu_s": cand_cpu,
         "cpu_speedup": base_cpu / cand_cpu,
         "n_clips": len(paths),
+        "n_segments": n_segments,
         "n_features": candidate.shape[1],
-        "read_s": read_s,
-        "read_resample_s": read_resample_s,
         "max_rel_diff": float(relative.max()),
         "max_rel_diff_per_feature_scale": float(column_relative.max()),
-        "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }
+
+
+def run(quick=False, n_clips=None, repeats=1, n_segments=(1, 3)):
+    """Time both sides for each ``n_segments``; return the benchmark rows.
+
+    Returns ``{"audio": row, "audio_seg3": row}`` (see benchmarks/run.py):
+    one row per entry of ``n_segments``, named ``audio`` for 1 and
+    ``audio_seg{k}`` otherwise; the read floors are in each row.
+    """
+    from threadpoolctl import threadpool_limits
+
+    paths = clip_paths(n_clips or (600 if quick else 3000))
+    rows = {}
+    with threadpool_limits(limits=1), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for k in n_segments:
+            rows["audio" if k == 1 else f"audio_seg{k}"] = _compare(paths, k, repeats)
+        read_only(paths[:20], resample=True)
+        read_s = min(_timed(read_only, paths)[0] for _ in range(max(repeats, 2)))
+        read_resample_s = min(
+            _timed(read_only, paths, True)[0] for _ in range(max(repeats, 2))
+        )
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    for row in rows.values():
+        row.update(read_s=read_s, read_resample_s=read_resample_s, load_average=load)
+    return rows
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-clips", type=int, default=3000)
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument(
+        "--n-segments", default="1,3", help="comma-separated values (default 1,3)"
+    )
     parser.add_argument("--quick", action="store_true", help="600 clips")
     args = parser.parse_args()
-    row = run(
+    rows = run(
         quick=args.quick,
         n_clips=600 if args.quick else args.n_clips,
         repeats=args.repeats,
+        n_segments=[int(k) for k in args.n_segments.split(",")],
     )
-    n = row["n_clips"]
-    print(f"{n} FSDD clips -> {row['n_features']} features each, n_jobs=1")
-    print(
-        f"baseline  per-clip librosa loop : {row['baseline_s']:7.2f} s "
-        f"({1e3 * row['baseline_s'] / n:.2f} ms/clip)"
-    )
-    print(
-        f"candidate AudioFeatureExtractor : {row['candidate_s']:7.2f} s "
-        f"({1e3 * row['candidate_s'] / n:.2f} ms/clip)"
-    )
+    for name, row in rows.items():
+        n = row["n_clips"]
+        print(
+            f"[{name}] {n} FSDD clips -> {row['n_features']} features each "
+            f"(n_segments={row['n_segments']}), n_jobs=1"
+        )
+        print(
+            f"baseline  per-clip librosa loop : {row['baseline_s']:7.2f} s "
+            f"({1e3 * row['baseline_s'] / n:.2f} ms/clip)"
+        )
+        print(
+            f"candidate AudioFeatureExtractor : {row['candidate_s']:7.2f} s "
+            f"({1e3 * row['candidate_s'] / n:.2f} ms/clip)"
+        )
+        print(f"speedup: {row['speedup']:.1f}x wall clock (target >= {1 / TARGET:g}x)")
+        print(
+            f"speedup: {row['cpu_speedup']:.1f}x CPU time of this process "
+            f"({row['baseline_cpu_s']:.2f} s / {row['candidate_cpu_s']:.2f} s; "
+            "steadier on a busy machine)"
+        )
+        print(
+            f"max relative difference: {row['max_rel_diff']:.2e} elementwise, "
+            f"{row['max_rel_diff_per_feature_scale']:.2e} of each feature's scale"
+        )
+        print(f"ratio candidate / baseline: {row['ratio']:.3f} (target <= {TARGET})")
+        print()
+    row = next(iter(rows.values()))
     print(f"floor: soundfile.read alone     : {row['read_s']:7.2f} s")
     print(f"floor: read + librosa.resample  : {row['read_resample_s']:7.2f} s")
-    print(f"speedup: {row['speedup']:.1f}x wall clock (target >= {1 / TARGET:g}x)")
-    print(
-        f"speedup: {row['cpu_speedup']:.1f}x CPU time of this process "
-        f"({row['baseline_cpu_s']:.2f} s / {row['candidate_cpu_s']:.2f} s; "
-        "steadier on a busy machine)"
-    )
-    print(
-        f"max relative difference: {row['max_rel_diff']:.2e} elementwise, "
-        f"{row['max_rel_diff_per_feature_scale']:.2e} of each feature's scale"
-    )
     print(f"load average (1 min): {row['load_average']}")
-    print(f"ratio candidate / baseline: {row['ratio']:.3f} (target <= {TARGET})")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ _LAZY_NAMES = {
     "AudioFeatureExtractor": "sklearn_mbm.audio",
     "FusionTransformer": "sklearn_mbm.fusion",
     "fusion_weight_grid": "sklearn_mbm.fusion",
+    "fusion_weight_distribution": "sklearn_mbm.fusion",
     "LateFusionClassifier": "sklearn_mbm.ensemble",
     "NeuralFusionClassifier": "sklearn_mbm.neural",
     "TextEmbedder": "sklearn_mbm.pretrained",

@@ -411,6 +411,46 @@ def pool_segments(values, n_frames, stats):
     return pooled
 
 
+def time_segments(n_frames, n_segments):
+    """Frames of each of ``n_segments`` equal time segments of every clip.
+
+    Segment ``j`` of a clip of ``n`` frames holds frames
+    ``floor(j * n / k) .. floor((j + 1) * n / k) - 1``; when ``n >= k`` the
+    segments partition the clip's frames. A clip with fewer frames than
+    segments leaves some segments with no frame of their own: such a segment
+    takes the one frame whose time span contains it (frame
+    ``floor(j * n / k)``), so every segment has at least one frame and finite
+    statistics.
+
+    Parameters
+    ----------
+    n_frames : ndarray of shape (n_clips,)
+        Frames per clip (each at least 1), stacked clip after clip.
+    n_segments : int
+        Segments per clip (``k``).
+
+    Returns
+    -------
+    rows : ndarray of shape (n_rows,) or None
+        Stacked-frame rows of the segments, segment after segment within each
+        clip, clip after clip; None when they are all the rows in order
+        (every clip has at least ``n_segments`` frames).
+    counts : ndarray of shape (n_clips * n_segments,)
+        Frames per segment, in the same order.
+    """
+    n_frames = np.asarray(n_frames, dtype=np.int64)
+    j = np.arange(n_segments + 1)
+    bounds = (n_frames[:, None] * j) // n_segments  # (n_clips, k + 1)
+    starts = np.minimum(bounds[:, :-1], n_frames[:, None] - 1)
+    counts = np.maximum(bounds[:, 1:], starts + 1) - starts
+    counts = counts.ravel()
+    if np.all(n_frames >= n_segments):
+        return None, counts
+    starts = (starts + _offsets(n_frames)[:, None]).ravel()
+    within = np.arange(counts.sum()) - np.repeat(_offsets(counts), counts)
+    return np.repeat(starts, counts) + within, counts
+
+
 def _segment_median(values, n_frames, offsets):
     """Median of each column over each segment, with two vectorised sorts.
 

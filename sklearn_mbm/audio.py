@@ -27,6 +27,7 @@ from sklearn_mbm._audio_features import (
     frame_families,
     frame_features,
     pool_segments,
+    time_segments,
 )
 from sklearn_mbm._io import (
     ON_ERROR_OPTIONS,
@@ -110,6 +111,17 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
         ``"mean"``, ``"std"`` (population, ``ddof=0``), ``"min"``, ``"max"``
         and ``"median"``.
 
+    n_segments : int, default=1
+        Also pool each clip's frames over this many equal time segments. With
+        ``k > 1`` the output holds the whole-clip statistics (as with
+        ``n_segments=1``, unchanged) followed by the same statistics over
+        each of ``k`` consecutive segments of the clip's own frames
+        (``mfcc0_mean_seg1``, ...), so the features keep the order of the
+        sounds (on spoken digits with unseen speakers, 3 segments raise the
+        accuracy of a linear model markedly; see the user guide). The
+        segments divide each clip's own frames, whatever its length; see
+        Notes for clips with fewer frames than segments.
+
     input_sr : float, default=None
         Sample rate of cells given as bare numpy waveforms. Required for them
         (a clear error otherwise); files, bytes and ``(waveform,
@@ -171,6 +183,16 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
     centroid, bandwidth and roll-off of 0 and a flatness of 1, as librosa).
     Statistics are taken over each clip's own frames, never over padding.
 
+    Time segment ``j`` (from 1) of a clip of ``n`` frames holds frames
+    ``floor((j - 1) n / k)`` to ``floor(j n / k) - 1`` (the last takes the
+    remainder, so segments differ by at most one frame). A clip with fewer
+    frames than segments (``n < k``, e.g. a clip under 20 ms for ``k=3``
+    at the default 10 ms step) leaves some segments without a frame of their
+    own; such a segment takes the one frame whose time span contains it
+    (frame ``floor((j - 1) n / k)``), so its mean, min, max and median are
+    that frame's values and its std is 0: finite, and the segments still
+    follow the clip in time.
+
     Clips are read in small rounds (in ``n_jobs`` threads) and their features
     computed per batch of about 2,000 frames, so memory stays bounded whatever
     the number of clips. Inside a batch the clips are laid out on one
@@ -178,7 +200,9 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
     single FFT, mel product and DCT, not one librosa call per clip and feature.
 
     Output columns are grouped by family, then statistic, then coefficient:
-    ``mfcc0_mean ... mfcc19_mean, mfcc0_std, ..., delta_mfcc0_mean, ...``.
+    ``mfcc0_mean ... mfcc19_mean, mfcc0_std, ..., delta_mfcc0_mean, ...``;
+    with segments, the whole-clip block comes first, then one block in the
+    same layout per segment (``mfcc0_mean_seg1 ...``).
 
     Examples
     --------
@@ -192,6 +216,14 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
     (2, 92)
     >>> extractor.get_feature_names_out()[[0, 40, 80]].tolist()
     ['mfcc0_mean', 'delta_mfcc0_mean', 'spectral_centroid_mean']
+
+    Statistics over 3 time segments as well, keeping the order of sounds:
+
+    >>> segmented = AudioFeatureExtractor(input_sr=8000, n_segments=3)
+    >>> segmented.fit_transform(clips).shape
+    (2, 368)
+    >>> segmented.get_feature_names_out()[[92, 184, 367]].tolist()
+    ['mfcc0_mean_seg1', 'mfcc0_mean_seg2', 'rms_std_seg3']
     """
 
     _parameter_constraints: dict = {
@@ -202,6 +234,7 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
         "frame_step": [Interval(numbers.Real, 0, None, closed="neither")],
         "features": [tuple, list, StrOptions(set(FEATURE_FAMILIES))],
         "stats": [tuple, list, StrOptions(set(STATISTICS))],
+        "n_segments": [Interval(numbers.Integral, 1, None, closed="left")],
         "input_sr": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "n_jobs": [numbers.Integral, None],
         "on_error": [StrOptions(set(ON_ERROR_OPTIONS))],
@@ -217,6 +250,7 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
         frame_step=0.010,
         features=("mfcc", "delta", "spectral"),
         stats=("mean", "std"),
+        n_segments=1,
         input_sr=None,
         n_jobs=None,
         on_error="raise",
@@ -229,6 +263,7 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
         self.frame_step = frame_step
         self.features = features
         self.stats = stats
+        self.n_segments = n_segments
         self.input_sr = input_sr
         self.n_jobs = n_jobs
         self.on_error = on_error
@@ -399,7 +434,16 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
         )
         values = np.hstack([blocks[family] for family in self._features])
         pooled = pool_segments(values, n_frames, self._stats)
-        return np.hstack([pooled[stat] for stat in self._stats])
+        parts = [np.hstack([pooled[stat] for stat in self._stats])]
+        if self.n_segments > 1:
+            rows, counts = time_segments(n_frames, self.n_segments)
+            segment_values = values if rows is None else values[rows]
+            by_segment = pool_segments(segment_values, counts, self._stats)
+            n_clips, k = len(n_frames), self.n_segments
+            stacked = np.hstack([by_segment[stat] for stat in self._stats])
+            # rows are clip-major: (clip, segment) -> segment blocks side by side
+            parts.append(stacked.reshape(n_clips, k * stacked.shape[1]))
+        return np.hstack(parts)
 
     def _family_columns(self):
         """Frame-level column names of each requested family, in order."""
@@ -413,7 +457,11 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
         return [(family, names[family]) for family in self._features]
 
     def _column_order(self):
-        """Map the pooled layout (stat, frame column) to family, stat, column."""
+        """Map the pooled layout to the output's.
+
+        Pooled: per block (the whole clip, then each segment), stat then frame
+        column. Output: per block, family, then stat, then column.
+        """
         families = self._family_columns()
         width = sum(len(columns) for _, columns in families)
         order, first = [], 0
@@ -421,14 +469,23 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
             for s in range(len(self._stats)):
                 order.extend(s * width + first + np.arange(len(columns)))
             first += len(columns)
-        return np.asarray(order, dtype=np.intp)
+        block = np.asarray(order, dtype=np.intp)
+        n_blocks = 1 if self.n_segments == 1 else 1 + self.n_segments
+        return np.concatenate([b * block.size + block for b in range(n_blocks)])
 
     def _feature_names(self):
-        return [
+        names = [
             f"{column}_{stat}"
             for _, columns in self._family_columns()
             for stat in self._stats
             for column in columns
+        ]
+        if self.n_segments == 1:
+            return names
+        return names + [
+            f"{name}_seg{segment}"
+            for segment in range(1, self.n_segments + 1)
+            for name in names
         ]
 
     def get_feature_names_out(self, input_features=None):
@@ -444,7 +501,9 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
         feature_names_out : ndarray of str objects
             ``"{feature}_{stat}"``, e.g. ``mfcc3_mean``, ``delta_mfcc3_std``,
             ``spectral_centroid_mean``, ``logmel7_max``; MFCCs and mel bands
-            are numbered from 0.
+            are numbered from 0. With ``n_segments=k > 1`` these are followed
+            by ``"{feature}_{stat}_seg{j}"`` for each time segment ``j = 1 ..
+            k`` (e.g. ``mfcc3_mean_seg2``), numbered from 1 in time order.
         """
         check_is_fitted(self)
         return np.asarray(self._feature_names(), dtype=object)

@@ -34,7 +34,6 @@ from sklearn_mbm._cache import callables_token, fingerprint
 from sklearn_mbm._composition import ModalityComposition, default_output
 from sklearn_mbm._normalize import make_normalizer
 from sklearn_mbm._routing import (
-    check_unique_names,
     describe_row,
     missing_mask,
     resolve_column,
@@ -42,7 +41,10 @@ from sklearn_mbm._routing import (
     take_rows,
 )
 
-__all__ = ["FusionTransformer", "fusion_weight_grid"]
+# re-exported: users of FusionTransformer look for its weight search helpers here
+from sklearn_mbm._weight_search import fusion_weight_distribution, fusion_weight_grid
+
+__all__ = ["FusionTransformer", "fusion_weight_distribution", "fusion_weight_grid"]
 
 
 # --------------------------------------------------------------------------
@@ -712,67 +714,3 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
         tags.input_tags.string = True
         tags.transformer_tags.preserves_dtype = ["float64"]
         return tags
-
-
-def fusion_weight_grid(names, values=(0.0, 0.5, 1.0), simplex=False):
-    """Weight dicts to search over, for ``param_grid={"fusion__weights": ...}``.
-
-    Every combination of ``values`` over ``names``, without the all-zero
-    point and without duplicates up to scale ((0.5, 0.5) is (1, 1): with
-    per-block normalisation only the ratios between weights matter to the
-    fused geometry).
-
-    Parameters
-    ----------
-    names : sequence of str
-        Modality names, as in the FusionTransformer's ``transformers``.
-    values : sequence of float, default=(0.0, 0.5, 1.0)
-        Candidate values of each weight; finite and non-negative.
-    simplex : bool, default=False
-        If True, scale every point to sum to 1 (points on the simplex, e.g.
-        for a ternary plot).
-
-    Returns
-    -------
-    grid : list of dict
-        One ``{name: weight}`` dict per distinct direction, in the order of
-        :func:`itertools.product` over ``values``.
-
-    Notes
-    -----
-    Weights have no effect on tree-based final estimators (random forests,
-    gradient boosting): scaling a feature does not change a split, so only
-    the zero weights of a grid change what such a model sees.
-
-    Examples
-    --------
-    >>> from sklearn_mbm import fusion_weight_grid
-    >>> for weights in fusion_weight_grid(["image", "audio"], values=(0, 1)):
-    ...     print(weights)
-    {'image': 0.0, 'audio': 1.0}
-    {'image': 1.0, 'audio': 0.0}
-    {'image': 1.0, 'audio': 1.0}
-    >>> len(fusion_weight_grid(["image", "audio", "text"]))
-    19
-    """
-    from itertools import product
-
-    names = list(names)
-    check_unique_names(names, param="names")
-    if not names:
-        raise ValueError("names is empty: give at least one modality name.")
-    values = [float(v) for v in values]
-    if not values or any(not np.isfinite(v) or v < 0 for v in values):
-        raise ValueError(f"values must be finite and >= 0, got {values}.")
-    grid, seen = [], set()
-    for point in product(values, repeat=len(names)):
-        total = sum(point)
-        if total == 0:
-            continue
-        direction = tuple(round(v / total, 12) for v in point)
-        if direction in seen:
-            continue
-        seen.add(direction)
-        weights = direction if simplex else point
-        grid.append({name: float(w) for name, w in zip(names, weights)})
-    return grid

@@ -26,7 +26,7 @@ from sklearn.utils.estimator_checks import (
 
 import sklearn_mbm.audio as audio_module
 from sklearn_mbm import AudioFeatureExtractor
-from sklearn_mbm._audio_features import frame_features, segment_delta
+from sklearn_mbm._audio_features import frame_features, segment_delta, time_segments
 from sklearn_mbm._io import CellLoadWarning
 
 FSDD = Path(__file__).resolve().parents[2] / "shared" / "data" / "fsdd" / "recordings"
@@ -254,6 +254,156 @@ def test_set_output_pandas():
     assert isinstance(frame, pd.DataFrame)
     assert list(frame.index) == [10, 20, 30]
     assert list(frame.columns) == list(extractor.get_feature_names_out())
+
+
+# --------------------------------------------------------------------------
+# statistics over time segments (n_segments)
+# --------------------------------------------------------------------------
+
+
+def reference_segments(n, k):
+    """Per-clip reference of the documented segments: frame ranges of a clip
+    of n frames; an empty one takes the frame whose time span contains it."""
+    ranges = []
+    for j in range(k):
+        start, stop = (j * n) // k, ((j + 1) * n) // k
+        if stop == start:
+            stop = start + 1
+        ranges.append((start, stop))
+    return ranges
+
+
+def segmented_reference(y, families, stats, k):
+    """Whole-clip then per-segment statistics of librosa's frames, one clip."""
+    frames = librosa_frames(y)
+    values = np.hstack([frames[family] for family in families])
+    columns = np.cumsum([0] + [frames[family].shape[1] for family in families])
+
+    def block(part):
+        return np.concatenate(
+            [
+                pooled(part[:, columns[i] : columns[i + 1]], stats)
+                for i in range(len(families))
+            ]
+        )
+
+    parts = [block(values)]
+    for start, stop in reference_segments(len(values), k):
+        parts.append(block(values[start:stop]))
+    return np.concatenate(parts)
+
+
+@pytest.mark.parametrize("n_segments", [2, 3, 5])
+def test_segment_statistics_match_a_per_clip_librosa_loop(clips, n_segments):
+    families = ("mfcc", "delta", "spectral")
+    extractor = AudioFeatureExtractor(
+        features=families, stats=ALL_STATS, n_segments=n_segments
+    )
+    ours = extractor.fit_transform(FILES)
+    expected = np.array(
+        [segmented_reference(y, families, ALL_STATS, n_segments) for y in clips]
+    )
+    assert ours.shape == expected.shape == (len(FILES), 230 * (1 + n_segments))
+    np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_one_segment_is_the_whole_clip_and_a_prefix(clips):
+    plain = AudioFeatureExtractor().fit_transform(FILES)
+    np.testing.assert_array_equal(
+        AudioFeatureExtractor(n_segments=1).fit_transform(FILES), plain
+    )
+    segmented = AudioFeatureExtractor(n_segments=3).fit_transform(FILES)
+    # the whole-clip block is unchanged by segmenting
+    np.testing.assert_array_equal(segmented[:, : plain.shape[1]], plain)
+
+
+def test_segment_feature_names():
+    extractor = AudioFeatureExtractor(n_segments=3).fit(FILES)
+    names = list(extractor.get_feature_names_out())
+    plain = list(AudioFeatureExtractor().fit(FILES).get_feature_names_out())
+    assert len(names) == extractor.n_features_out_ == 4 * 92
+    assert names[:92] == plain
+    assert names[92:184] == [f"{name}_seg1" for name in plain]
+    assert names[184] == "mfcc0_mean_seg2" and names[-1] == "rms_std_seg3"
+    assert len(set(names)) == len(names)
+    out = extractor.set_output(transform="pandas").transform(FILES[:2])
+    assert list(out.columns) == names
+
+
+def test_segments_follow_time(clips):
+    """A clip and its time reversal swap their first and last segments."""
+    clip = clips[0]
+    extractor = AudioFeatureExtractor(
+        input_sr=SR, features=("mfcc",), stats=("mean",), n_segments=3
+    )
+    forward, backward = extractor.fit_transform([clip, clip[::-1].copy()])
+    first, last = slice(20, 40), slice(60, 80)  # mean MFCCs of seg1, seg3
+
+    def distance(a, b):
+        return np.linalg.norm(a - b)
+
+    # frames of the reversed clip fall a few samples apart, so not equal, but
+    # seg1 forward is close to seg3 backward and far from seg1 backward
+    assert distance(forward[first], backward[last]) < 0.2 * distance(
+        forward[first], backward[first]
+    )
+    assert distance(forward[last], backward[first]) < 0.2 * distance(
+        forward[last], backward[last]
+    )
+    # the whole-clip means are the same either way
+    np.testing.assert_allclose(forward[:20], backward[:20], rtol=0.05, atol=0.5)
+
+
+@pytest.mark.parametrize("n_frames", [1, 2, 3, 4, 7, 10])
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_time_segments_rows(n_frames, k):
+    lengths = np.array([n_frames, 12, 1])
+    rows, counts = time_segments(lengths, k)
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    expected = [
+        offsets[c] + np.arange(start, stop)
+        for c, n in enumerate(lengths)
+        for start, stop in reference_segments(n, k)
+    ]
+    assert counts.tolist() == [len(e) for e in expected]
+    assert (counts >= 1).all()
+    got = np.arange(lengths.sum()) if rows is None else rows
+    np.testing.assert_array_equal(got, np.concatenate(expected))
+
+
+@pytest.mark.parametrize("n_samples", [1, 160, 320, 480, 800])
+def test_short_clips_with_fewer_frames_than_segments(n_samples):
+    """1 to 6 frames over 5 segments: finite; an empty segment repeats the
+    frame that spans it (std 0)."""
+    rng = np.random.default_rng(n_samples)
+    clip = rng.uniform(-0.5, 0.5, size=n_samples)
+    extractor = AudioFeatureExtractor(
+        input_sr=SR,
+        features=("mfcc", "delta", "delta2", "spectral", "logmel"),
+        stats=ALL_STATS,
+        n_segments=5,
+    )
+    out = extractor.fit_transform([clip, np.zeros(n_samples)])
+    assert np.isfinite(out).all()
+    one = AudioFeatureExtractor(
+        input_sr=SR, features=("mfcc",), stats=("mean", "std"), n_segments=5
+    )
+    row = one.fit_transform([clip])[0].reshape(6, 2, 20)  # block, stat, coef
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        mfcc = librosa_frames(clip)["mfcc"]
+    for j, (start, stop) in enumerate(reference_segments(len(mfcc), 5)):
+        np.testing.assert_allclose(
+            row[1 + j, 0], mfcc[start:stop].mean(axis=0), rtol=1e-4, atol=1e-4
+        )
+        if stop - start == 1:
+            assert np.all(row[1 + j, 1] == 0.0)
+
+
+def test_invalid_n_segments():
+    for value in (0, 1.5, "3"):
+        with pytest.raises(InvalidParameterError, match="'n_segments' parameter"):
+            AudioFeatureExtractor(n_segments=value).fit(FILES)
 
 
 # --------------------------------------------------------------------------
@@ -532,8 +682,9 @@ def test_in_a_pipeline_and_grid_search():
         st.sampled_from([0.0, 1e-6, 1e-3, 1.0, 300.0]), min_size=6, max_size=6
     ),
     seed=st.integers(0, 2**16),
+    n_segments=st.integers(1, 4),
 )
-def test_batch_rows_equal_single_clips(lengths, scales, seed):
+def test_batch_rows_equal_single_clips(lengths, scales, seed, n_segments):
     """Property: a clip's row does not depend on its neighbours in the batch."""
     rng = np.random.default_rng(seed)
     clips = [rng.standard_normal(n) * scale for n, scale in zip(lengths, scales)]
@@ -541,6 +692,7 @@ def test_batch_rows_equal_single_clips(lengths, scales, seed):
         input_sr=SR,
         features=("mfcc", "delta", "delta2", "spectral", "logmel"),
         stats=ALL_STATS,
+        n_segments=n_segments,
     )
     together = extractor.fit_transform(clips)
     assert np.isfinite(together).all()

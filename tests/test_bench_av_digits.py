@@ -58,8 +58,9 @@ def test_run_on_a_tiny_subset(bench):
         DATA, n_per_speaker=20, weight_values=(0.0, 1.0), epochs=2, verbose=False
     )
     settings = [row["setting"] for row in rows]
-    assert len(settings) == 8 and len(set(settings)) == 8
+    assert len(settings) == 9 and len(set(settings)) == 9
     assert settings[0].startswith("image") and settings[-1].endswith("'attention'")
+    assert settings[2] == "audio (MFCC stats, 3 time segments) + scaler + LR"
     for row in rows:
         assert 0.0 <= row["accuracy"] <= 1.0 and 0.0 <= row["f1_macro"] <= 1.0
         assert row["wall_s"] > 0 and row["cpu_s"] >= 0

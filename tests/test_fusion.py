@@ -1,4 +1,4 @@
-"""Tests for sklearn_mbm.fusion: FusionTransformer and fusion_weight_grid."""
+"""Tests for sklearn_mbm.fusion: FusionTransformer (the weight grid: test_weight_search)."""
 
 import pickle
 from collections import Counter
@@ -676,43 +676,3 @@ def test_unfitted_transform_raises(blobs):
 
     with pytest.raises(NotFittedError):
         _numeric_fusion().transform(blobs[0])
-
-
-# --------------------------------------------------------------------------
-# fusion_weight_grid
-# --------------------------------------------------------------------------
-
-
-def test_weight_grid_drops_zero_and_duplicates_up_to_scale():
-    grid = fusion_weight_grid(["a", "b"])
-    assert {"a": 0.0, "b": 0.0} not in grid
-    directions = {round(g["a"] / (g["a"] + g["b"]), 9) for g in grid}
-    assert len(directions) == len(grid) == 5
-    # (0.5, 0.5) and (1, 1) are the same direction: only one is kept
-    assert sum(g["a"] == g["b"] for g in grid) == 1
-
-
-def test_weight_grid_three_modalities():
-    grid = fusion_weight_grid(["image", "audio", "text"])
-    assert len(grid) == 19
-    assert all(set(g) == {"image", "audio", "text"} for g in grid)
-
-
-def test_weight_grid_simplex_sums_to_one():
-    grid = fusion_weight_grid(["a", "b", "c"], values=(0, 1, 2, 3), simplex=True)
-    assert all(sum(g.values()) == pytest.approx(1.0) for g in grid)
-    assert {"a": 1.0, "b": 0.0, "c": 0.0} in grid
-
-
-@pytest.mark.parametrize(
-    "names, values, match",
-    [
-        (["a", "a"], (0, 1), "used more than once"),
-        ([], (0, 1), "names is empty"),
-        (["a"], (-1, 1), "finite and >= 0"),
-        (["a"], (), "finite and >= 0"),
-    ],
-)
-def test_weight_grid_errors(names, values, match):
-    with pytest.raises(ValueError, match=match):
-        fusion_weight_grid(names, values=values)
