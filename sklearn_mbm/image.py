@@ -14,11 +14,12 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_mbm._io import (
-    ON_ERROR_OPTIONS,
     CellLoadWarning,
+    ON_ERROR_OPTIONS,
     as_cells,
     is_missing,
     load_image_cell,
+    sample_index,
     thread_count,
 )
 
@@ -286,7 +287,7 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
             if is_missing(cell):
                 continue  # transform reports it
             try:
-                return load_image_cell(cell, index, mode=None)
+                return load_image_cell(cell, sample_index(cells, index), mode=None)
             except (ValueError, TypeError, FileNotFoundError):
                 if self.on_error == "raise":
                     raise
@@ -392,6 +393,7 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
         def load_into(buffer, row, index):
             """Decode cell ``index`` into ``buffer[row]``; return an error or None."""
             cell = cells[index]
+            index = sample_index(cells, index)
             try:
                 image = load_image_cell(cell, index, size=(height, width), mode=mode)
             except (ValueError, TypeError, FileNotFoundError) as exc:

@@ -717,3 +717,22 @@ def test_next_batch_is_decoded_while_the_network_runs(digits, monkeypatch):
     assert seen_during_first_batch == [True]
     assert threading.get_ident() not in loader_threads  # decoded off the main thread
     np.testing.assert_allclose(Z, digits.reshape(len(digits), -1) / 255, rtol=1e-6)
+
+
+@pytest.mark.parametrize("frame", [False, True])
+def test_bad_cell_messages_name_the_index_label(digits, tmp_path, frame):
+    # X.loc[label] must find the row a message names (issue 14, point 8)
+    gone = str(tmp_path / "gone.png")
+    cells = pd.Series([digits[0], digits[1], gone], index=[30, 20, 10])
+    X = cells.to_frame("image") if frame else cells
+    with pytest.raises(
+        FileNotFoundError, match=r"sample 10 \(position 2\) \(path '.*gone\.png'\)"
+    ):
+        ImageFeatureExtractor("pixels").fit_transform(X)
+    fitted = ImageFeatureExtractor("pixels").fit(cells[:2])
+    with pytest.raises(ValueError, match=r"sample 20 \(position 1\) is missing"):
+        fitted.transform(pd.Series([digits[0], None], index=[10, 20]))
+    with pytest.warns(CellLoadWarning, match=r"sample 20 \(position 1\) is missing"):
+        ImageFeatureExtractor("pixels", on_error="warn").fit(cells[:2]).transform(
+            pd.Series([digits[0], None], index=[10, 20])
+        )
