@@ -52,6 +52,63 @@ def describe_cell(cell):
     return f"object of type {type(cell).__name__}"
 
 
+def position_text(labels, position):
+    """``"4"``, or ``"'b' (position 4)"`` when the index label of the row at
+    ``position`` is not ``position``, so that ``X.loc[...]`` finds the row a
+    message names. ``labels`` is an index (or list of labels), or None."""
+    if labels is None:
+        return str(position)
+    label = labels[position]
+    if isinstance(label, numbers.Integral) and not isinstance(label, (bool, np.bool_)):
+        if label == position:
+            return str(position)
+    return f"{label!r} (position {position})"
+
+
+class SampleIndex(int):
+    """A cell's position (an int, for indexing) that messages print with its
+    index label: ``f"sample {index}"`` reads ``"sample 'b' (position 4)"``."""
+
+    def __new__(cls, position, text):
+        self = super().__new__(cls, position)
+        self._text = text
+        return self
+
+    def __str__(self):
+        return self._text
+
+    def __format__(self, spec):
+        return format(self._text, spec)
+
+
+class Cells(list):
+    """The cells :func:`as_cells` returns, with the index labels of a pandas
+    input (None when there are none, or they are the positions)."""
+
+    labels = None
+
+
+def _index_labels(X):
+    index = getattr(X, "index", None)
+    if index is None:
+        return None
+    if (
+        type(index).__name__ == "RangeIndex"
+        and index.start == 0
+        and index.step == 1
+    ):
+        return None
+    return list(index)
+
+
+def sample_index(cells, position):
+    """The index to pass to loaders and messages for the cell at ``position``:
+    ``position`` itself, or a :class:`SampleIndex` naming its index label."""
+    labels = getattr(cells, "labels", None)
+    text = position_text(labels, position)
+    return position if text == str(position) else SampleIndex(position, text)
+
+
 def cell_error_message(index, cell, problem):
     """Build the message ``"sample 3 (path 'a/b.png'): <problem>"``."""
     return f"sample {index} ({describe_cell(cell)}): {problem}"
@@ -127,6 +184,9 @@ def as_cells(X, *, estimator_name="extractor"):
         If the input is empty or a DataFrame / object array has more than one
         column.
     """
+    if isinstance(X, Cells):  # already checked (fit_transform -> fit)
+        return X
+    labels = None
     if hasattr(X, "iloc") and hasattr(X, "columns"):  # DataFrame
         if X.shape[1] != 1:
             raise ValueError(
@@ -134,9 +194,9 @@ def as_cells(X, *, estimator_name="extractor"):
                 f"with {X.shape[1]} columns {list(X.columns)!r}. Select the "
                 "column, or use FusionTransformer to route several columns."
             )
-        cells = X.iloc[:, 0].tolist()
+        cells, labels = X.iloc[:, 0].tolist(), _index_labels(X)
     elif hasattr(X, "iloc"):  # Series
-        cells = X.tolist()
+        cells, labels = X.tolist(), _index_labels(X)
     elif isinstance(X, np.ndarray):
         if X.dtype == object:
             if X.ndim == 2 and X.shape[1] == 1:
@@ -163,6 +223,8 @@ def as_cells(X, *, estimator_name="extractor"):
         cells = list(X)
     if len(cells) == 0:
         raise ValueError(f"{estimator_name} got empty input: 0 samples.")
+    cells = Cells(cells)
+    cells.labels = labels
     return cells
 
 

@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from sklearn_mbm._io import is_missing
+from sklearn_mbm._io import is_missing, position_text
 
 
 def _is_int(key):
@@ -86,15 +86,10 @@ def select_column(X, key):
 
 def describe_row(data, position):
     """``"row 4"``, or ``"row 'b' (position 4)"`` when the row's index label
-    (of a Series or DataFrame) is not its position, so that ``X.loc[...]``
-    finds the row a message names."""
-    index = getattr(data, "index", None)
-    if index is None or not hasattr(data, "iloc"):
-        return f"row {position}"
-    label = index[position]
-    if _is_int(label) and label == position:
-        return f"row {position}"
-    return f"row {label!r} (position {position})"
+    (of a Series or DataFrame) is not its position (see
+    :func:`~sklearn_mbm._io.position_text`)."""
+    index = getattr(data, "index", None) if hasattr(data, "iloc") else None
+    return f"row {position_text(index, position)}"
 
 
 def take_rows(data, rows):

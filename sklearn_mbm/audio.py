@@ -30,10 +30,11 @@ from sklearn_mbm._audio_features import (
     time_segments,
 )
 from sklearn_mbm._io import (
-    ON_ERROR_OPTIONS,
     CellLoadWarning,
+    ON_ERROR_OPTIONS,
     as_cells,
     load_audio_cell,
+    sample_index,
     thread_count,
 )
 
@@ -345,7 +346,7 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
         def load(index):
             try:
                 return load_audio_cell(
-                    cells[index], index, self.sr, self.input_sr
+                    cells[index], sample_index(cells, index), self.sr, self.input_sr
                 ), None
             except (ValueError, TypeError, FileNotFoundError) as exc:
                 return None, exc

@@ -28,6 +28,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
+    _check_sample_weight,
     check_consistent_length,
     check_is_fitted,
     column_or_1d,
@@ -35,6 +36,13 @@ from sklearn.utils.validation import (
 )
 
 from sklearn_mbm._composition import ModalityComposition, check_named_columns
+from sklearn_mbm._fit_params import (
+    is_drop,
+    modality_router,
+    route_fit_params,
+    rows_of,
+    weight_params,
+)
 from sklearn_mbm._routing import (
     _is_frame,
     check_unique_names,
@@ -45,10 +53,6 @@ from sklearn_mbm._routing import (
 )
 
 _METHODS = ("soft", "hard", "stacking")
-
-
-def _is_drop(estimator):
-    return isinstance(estimator, str) and estimator == "drop"
 
 
 def _samples_text(rows):
@@ -108,7 +112,9 @@ def _accepts_strings(estimator):
         return False
 
 
-def _out_of_fold_proba(estimator, data, y_encoded, present, splits, n_classes):
+def _out_of_fold_proba(
+    estimator, data, y_encoded, present, splits, n_classes, params
+):
     """Out-of-fold ``predict_proba`` of one modality on its present rows.
 
     The folds are computed once on all rows and restricted here to the rows
@@ -127,7 +133,12 @@ def _out_of_fold_proba(estimator, data, y_encoded, present, splits, n_classes):
             sub_splits.append((sub_train, sub_test))
     y_present = y_encoded[present]
     proba = cross_val_predict(
-        clone(estimator), data, y_present, cv=sub_splits, method="predict_proba"
+        clone(estimator),
+        data,
+        y_present,
+        cv=sub_splits,
+        method="predict_proba",
+        params=params,
     )
     aligned = np.zeros((len(present), n_classes))
     aligned[:, np.unique(y_present)] = proba
@@ -135,19 +146,21 @@ def _out_of_fold_proba(estimator, data, y_encoded, present, splits, n_classes):
 
 
 def _fit_modality(
-    estimator, data, y, y_encoded, present, splits, n_classes, name, message
+    estimator, data, y, y_encoded, present, splits, n_classes, params, name, message
 ):
-    """Fit one modality on its present rows (and its out-of-fold probabilities)."""
+    """Fit one modality on its present rows (and its out-of-fold probabilities);
+    ``params`` (its fit parameters on all rows) follow the present rows."""
     if len(present) < len(y):
+        params = rows_of(params, data, present)
         data = take_rows(data, present)
     try:
         oof = None
         if splits is not None:
             oof = _out_of_fold_proba(
-                estimator, data, y_encoded, present, splits, n_classes
+                estimator, data, y_encoded, present, splits, n_classes, params
             )
         with _print_elapsed_time("LateFusionClassifier", message):
-            estimator.fit(data, y[present])
+            estimator.fit(data, y[present], **params)
     except Exception as exc:
         if hasattr(exc, "add_note"):  # Python >= 3.11
             exc.add_note(
@@ -360,7 +373,7 @@ class LateFusionClassifier(ClassifierMixin, ModalityComposition):
         needed = "predict" if self.method == "hard" else "predict_proba"
         active = []
         for name, estimator, column in estimators:
-            if _is_drop(estimator):
+            if is_drop(estimator):
                 continue
             if not is_classifier(estimator):
                 raise ValueError(
@@ -468,7 +481,7 @@ class LateFusionClassifier(ClassifierMixin, ModalityComposition):
         # the estimators and the final estimator are validated when fitted
         prefer_skip_nested_validation=False
     )
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None, **fit_params):
         """Fit each modality's estimator on its column (and the final estimator).
 
         Parameters
@@ -480,6 +493,20 @@ class LateFusionClassifier(ClassifierMixin, ModalityComposition):
         y : array-like of shape (n_samples,)
             The class labels (str or int).
 
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights, passed to each modality's estimator on the rows
+            where that modality is present (to a Pipeline's final step), and
+            with ``method="stacking"`` to the final estimator, as in
+            :class:`~sklearn.ensemble.StackingClassifier`. Every estimator
+            must take ``sample_weight`` unless metadata routing is enabled,
+            in which case each gets it only if it requested it with
+            ``set_fit_request(sample_weight=True)``.
+
+        **fit_params : dict
+            Other metadata for the modalities' ``fit``; only with
+            ``sklearn.set_config(enable_metadata_routing=True)``, routed to
+            the estimators that request them.
+
         Returns
         -------
         self : LateFusionClassifier
@@ -490,6 +517,8 @@ class LateFusionClassifier(ClassifierMixin, ModalityComposition):
         y = self._check_y(y)
         validate_data(self, X, skip_check_array=True, reset=True)
         check_consistent_length(X, y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
         self._label_encoder = LabelEncoder().fit(y)
         self.classes_ = self._label_encoder.classes_
         y_encoded = self._label_encoder.transform(y)
@@ -508,6 +537,12 @@ class LateFusionClassifier(ClassifierMixin, ModalityComposition):
                     f"the {len(row_missing)} samples, so it cannot be fitted."
                 )
         self._raise_if_no_modality(missing, active_names, stage="learn")
+        params = route_fit_params(
+            self,
+            [(name, estimator) for name, estimator, _ in active],
+            sample_weight,
+            fit_params,
+        )
 
         splits = None
         if self.method == "stacking":
@@ -523,6 +558,7 @@ class LateFusionClassifier(ClassifierMixin, ModalityComposition):
                 np.flatnonzero(~row_missing),
                 splits,
                 n_classes,
+                params[name],
                 name,
                 f"({i + 1} of {len(active)}) Processing {name}"
                 if self.verbose
@@ -550,7 +586,11 @@ class LateFusionClassifier(ClassifierMixin, ModalityComposition):
             meta = self._stack_features(probas, missing)
             final = self.final_estimator
             final = LogisticRegression() if final is None else final
-            self.final_estimator_ = clone(final).fit(meta, y_encoded)
+            final = clone(final)
+            final_params = weight_params(
+                final, sample_weight, owner=self, role="final_estimator"
+            )
+            self.final_estimator_ = final.fit(meta, y_encoded, **final_params)
         elif hasattr(self, "final_estimator_"):
             del self.final_estimator_  # left over from a stacking fit
         return self
@@ -740,6 +780,22 @@ class LateFusionClassifier(ClassifierMixin, ModalityComposition):
         """
         check_is_fitted(self)
         return self.final_estimator_.decision_function(self._stacked(X))
+
+    def get_metadata_routing(self):
+        """Get the metadata routing of this object.
+
+        ``fit`` routes metadata (such as ``sample_weight``) to each
+        modality's estimator, which requests it with
+        ``set_fit_request`` (scikit-learn's metadata routing, enabled with
+        ``sklearn.set_config(enable_metadata_routing=True)``).
+
+        Returns
+        -------
+        routing : MetadataRouter
+            A :class:`~sklearn.utils.metadata_routing.MetadataRouter`
+            encapsulating routing information.
+        """
+        return modality_router(self, self._named_modalities)
 
     # ------------------------------------------------------------------
     # Tags and display

@@ -14,11 +14,12 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_mbm._io import (
-    ON_ERROR_OPTIONS,
     CellLoadWarning,
+    ON_ERROR_OPTIONS,
     as_cells,
     is_missing,
     load_image_cell,
+    sample_index,
     thread_count,
 )
 
@@ -99,7 +100,9 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
         size (224 for most ``keras.applications`` models, 299 for Inception
         and Xception, 240-600 for EfficientNet B1-B7, ...), the input size of
         a ``keras.Model`` backbone, or, for ``"pixels"``, the size of the
-        first image seen by ``fit``.
+        first image that loads in ``fit``'s training cells: set it (e.g.
+        ``input_size=(28, 28)``) so that the size does not depend on which
+        image happens to come first.
     pooling : {"avg", "max"} or None, default="avg"
         Global pooling of the last feature map (``keras.applications``
         ``pooling=``; for a ``keras.Model`` backbone, applied over the spatial
@@ -142,8 +145,9 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
     n_channels_ : int
         3 (RGB) or 1 (grey). ``keras.applications`` models take RGB; a
         ``keras.Model`` sets it by its input; ``"pixels"`` keeps grey images
-        grey: 1 if the first image seen by ``fit`` is grey (every image is
-        then converted to grey), else 3.
+        grey: 1 if the first image that loads in ``fit`` is grey (every
+        image is then converted to grey), else 3. ``input_size`` does not
+        change this; see the Notes to fix it.
     preprocess_ : callable or None
         Function applied to each float32 image in [0, 255] before the
         network (the application's ``preprocess_input``), or ``None``.
@@ -162,8 +166,21 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
     numpy arrays; integer arrays hold values in [0, 255] and float arrays
     values in [0, 1] (see :func:`sklearn_mbm._io.load_image_cell` for all
     the rules). A numeric stack ``(n, H, W)`` or ``(n, H, W, C)`` is a
-    sequence of ``n`` cells. Sample indices in error messages are positions
-    (0-based), not DataFrame labels.
+    sequence of ``n`` cells. Error messages name a sample by its position
+    (0-based), and by its index label too when the input is a Series or
+    one-column DataFrame whose index is not the positions
+    (``"sample 'b' (position 4)"``), so that ``X.loc[...]`` finds it.
+
+    **Size and colour mode with** ``"pixels"``. Both come from the first
+    training cell that loads (missing and, with ``on_error="warn"``, bad
+    cells are skipped), unless ``input_size`` is given, which fixes the
+    size (the colour mode still comes from that first cell). So a grey
+    image first makes every image grey, and a shuffled training set can
+    change the output width. To fix them: pass ``input_size=(height,
+    width)``, and give cells of one colour mode (convert them before, e.g.
+    ``PIL.Image.open(path).convert("RGB")``, or stack grey arrays into
+    ``(n, H, W, 3)``); ``n_channels_`` and ``input_size_`` show what
+    ``fit`` chose.
 
     Like :class:`~sklearn.feature_extraction.text.CountVectorizer`, the
     input is a sequence of cells rather than columns, so ``n_features_in_``
@@ -308,7 +325,10 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
                 continue  # transform reports it
             try:
                 return load_image_cell(
-                    cell, index, mode=None, exif_transpose=self.exif_transpose
+                    cell,
+                    sample_index(cells, index),
+                    mode=None,
+                    exif_transpose=self.exif_transpose,
                 )
             except (ValueError, TypeError, FileNotFoundError):
                 if self.on_error == "raise":
@@ -454,6 +474,7 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
         def load_into(buffer, row, index):
             """Decode cell ``index`` into ``buffer[row]``; return an error or None."""
             cell = cells[index]
+            index = sample_index(cells, index)
             try:
                 image = load_image_cell(
                     cell,

@@ -24,12 +24,13 @@ from sklearn.utils._set_output import _get_container_adapter, _get_output_config
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_mbm._io import (
-    ON_ERROR_OPTIONS,
     CellLoadWarning,
+    ON_ERROR_OPTIONS,
     as_cells,
     cell_error_message,
     is_missing,
     missing_cell_error,
+    sample_index,
 )
 
 __all__ = ["TextFeatureExtractor"]
@@ -277,11 +278,12 @@ class TextFeatureExtractor(
         """
         cells = as_cells(X, estimator_name=type(self).__name__)
         texts, good = [], []
-        for index, cell in enumerate(cells):
+        for position, cell in enumerate(cells):
             if isinstance(cell, str):
                 texts.append(cell)
-                good.append(index)
+                good.append(position)
                 continue
+            index = sample_index(cells, position)
             if is_missing(cell):
                 error = missing_cell_error(index)
                 warning = f"sample {index} is missing (None or NaN); its row is NaN."

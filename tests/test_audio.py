@@ -700,3 +700,17 @@ def test_batch_rows_equal_single_clips(lengths, scales, seed, n_segments):
         np.testing.assert_allclose(
             row, extractor.transform([clip])[0], rtol=1e-6, atol=1e-6
         )
+
+
+@pytest.mark.parametrize("frame", [False, True])
+def test_bad_cell_messages_name_the_index_label(tmp_path, frame):
+    # X.loc[label] must find the row a message names (issue 14, point 8)
+    gone = str(tmp_path / "gone.wav")
+    cells = pd.Series([FILES[0], None, gone], index=["x", "y", "z"])
+    X = cells.to_frame("audio") if frame else cells
+    with pytest.raises(ValueError, match=r"sample 'y' \(position 1\) is missing"):
+        AudioFeatureExtractor().fit_transform(X)
+    with pytest.raises(
+        FileNotFoundError, match=r"sample 'z' \(position 1\) \(path '.*gone\.wav'\)"
+    ):
+        AudioFeatureExtractor(n_jobs=2).fit_transform(X.iloc[[0, 2]])

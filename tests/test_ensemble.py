@@ -752,3 +752,171 @@ def expected_failed_checks(estimator):
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+# --------------------------------------------------------------------------
+# Sample weights and metadata routing
+# --------------------------------------------------------------------------
+
+IRIS_W = np.random.RandomState(0).randint(0, 4, len(IRIS_Y)).astype(float)
+IRIS_REPEATED = np.repeat(np.arange(len(IRIS_Y)), IRIS_W.astype(int))
+
+
+@pytest.mark.parametrize("method", ["soft", "hard"])
+def test_sample_weight_equals_repeating_rows(method):
+    weighted = iris_clf(method=method).fit(IRIS_X, IRIS_Y, sample_weight=IRIS_W)
+    repeated = iris_clf(method=method).fit(
+        IRIS_X[IRIS_REPEATED], IRIS_Y[IRIS_REPEATED]
+    )
+    for name in ("sepal", "petal"):
+        assert_allclose(
+            weighted.named_estimators_[name].coef_,
+            repeated.named_estimators_[name].coef_,
+            rtol=1e-5,
+            atol=1e-6,
+        )
+    assert_array_equal(weighted.predict(IRIS_X), repeated.predict(IRIS_X))
+    unweighted = iris_clf(method=method).fit(IRIS_X, IRIS_Y)
+    assert not np.allclose(
+        unweighted.named_estimators_["sepal"].coef_,
+        weighted.named_estimators_["sepal"].coef_,
+    )
+
+
+def test_sample_weight_follows_the_present_rows():
+    # a missing cell removes the row, and its weight, from that modality only
+    X = pd.DataFrame({"sepal": list(IRIS_X[:, SEPAL]), "petal": IRIS_X[:, 2]})
+    X["sepal"] = X["sepal"].astype(object)
+    missing = np.arange(0, len(X), 7)
+    X.loc[missing, "petal"] = np.nan
+    blocks = pd.DataFrame(IRIS_X[:, SEPAL], columns=["s0", "s1"])
+    X = pd.concat([blocks, X[["petal"]]], axis=1)
+    clf = LateFusionClassifier(
+        [
+            ("sepal", LogisticRegression(), ["s0", "s1"]),
+            ("petal", LogisticRegression(), ["petal"]),
+        ]
+    ).fit(X, IRIS_Y, sample_weight=IRIS_W)
+    present = np.setdiff1d(np.arange(len(X)), missing)
+    expected = LogisticRegression().fit(
+        X[["petal"]].iloc[present], IRIS_Y[present], sample_weight=IRIS_W[present]
+    )
+    assert_allclose(clf.named_estimators_["petal"].coef_, expected.coef_)
+    expected = LogisticRegression().fit(
+        X[["s0", "s1"]], IRIS_Y, sample_weight=IRIS_W
+    )
+    assert_allclose(clf.named_estimators_["sepal"].coef_, expected.coef_)
+
+
+def test_sample_weight_reaches_a_pipelines_final_step():
+    clf = LateFusionClassifier(
+        [
+            ("sepal", make_pipeline(StandardScaler(), LogisticRegression()), SEPAL),
+            ("petal", LogisticRegression(), PETAL),
+        ]
+    ).fit(IRIS_X, IRIS_Y, sample_weight=IRIS_W)
+    expected = make_pipeline(StandardScaler(), LogisticRegression()).fit(
+        IRIS_X[:, SEPAL], IRIS_Y, logisticregression__sample_weight=IRIS_W
+    )
+    assert_allclose(
+        clf.named_estimators_["sepal"][-1].coef_, expected[-1].coef_, rtol=1e-6
+    )
+
+
+def test_stacking_gives_sample_weight_to_the_final_estimator():
+    weighted = iris_clf(method="stacking", cv=3).fit(
+        IRIS_X, IRIS_Y, sample_weight=IRIS_W
+    )
+    # by hand: weighted out-of-fold probabilities on the same folds, then a
+    # weighted final estimator, as StackingClassifier does
+    splits = list(StratifiedKFold(3).split(IRIS_X, IRIS_Y))
+    meta = np.hstack(
+        [
+            cross_val_predict(
+                LogisticRegression(),
+                IRIS_X[:, block],
+                IRIS_Y,
+                cv=splits,
+                method="predict_proba",
+                params={"sample_weight": IRIS_W},
+            )
+            for block in (SEPAL, PETAL)
+        ]
+    )
+    expected = LogisticRegression().fit(meta, IRIS_Y, sample_weight=IRIS_W)
+    assert_allclose(weighted.final_estimator_.coef_, expected.coef_, rtol=1e-5)
+    unweighted = iris_clf(method="stacking", cv=3).fit(IRIS_X, IRIS_Y)
+    assert not np.allclose(
+        weighted.final_estimator_.coef_, unweighted.final_estimator_.coef_
+    )
+
+
+def test_sample_weight_unsupported_names_the_modality():
+    from sklearn.neighbors import KNeighborsClassifier
+
+    clf = LateFusionClassifier(
+        [
+            ("sepal", LogisticRegression(), SEPAL),
+            ("petal", make_pipeline(StandardScaler(), KNeighborsClassifier()), PETAL),
+        ]
+    )
+    with pytest.raises(
+        TypeError, match=r"modality 'petal' \(KNeighborsClassifier\) does not take"
+    ):
+        clf.fit(IRIS_X, IRIS_Y, sample_weight=IRIS_W)
+    stack = iris_clf(method="stacking", final_estimator=KNeighborsClassifier())
+    with pytest.raises(TypeError, match=r"final_estimator \(KNeighborsClassifier\)"):
+        stack.fit(IRIS_X, IRIS_Y, sample_weight=IRIS_W)
+    # other metadata need routing, as in scikit-learn
+    with pytest.raises(ValueError, match="enable_metadata_routing"):
+        iris_clf().fit(IRIS_X, IRIS_Y, groups=IRIS_Y)
+
+
+def _routed_clf():
+    return LateFusionClassifier(
+        [
+            (
+                "sepal",
+                make_pipeline(
+                    StandardScaler().set_fit_request(sample_weight=False),
+                    LogisticRegression().set_fit_request(sample_weight=True),
+                ),
+                SEPAL,
+            ),
+            ("petal", LogisticRegression().set_fit_request(sample_weight=False), PETAL),
+        ]
+    )
+
+
+def test_metadata_routing_through_grid_search_and_cross_validate():
+    import sklearn
+    from sklearn.model_selection import cross_validate
+
+    with sklearn.config_context(enable_metadata_routing=True):
+        routing = _routed_clf().get_metadata_routing()
+        assert routing.consumes("fit", ["sample_weight"]) == {"sample_weight"}
+        search = GridSearchCV(
+            _routed_clf(), {"weights": [None, [1.0, 3.0]]}, cv=3
+        ).fit(IRIS_X, IRIS_Y, sample_weight=IRIS_W)
+        best = search.best_estimator_
+        # "sepal" got the weights (its final step requested them), "petal" not
+        expected = LogisticRegression().fit(
+            StandardScaler().fit_transform(IRIS_X[:, SEPAL]),
+            IRIS_Y,
+            sample_weight=IRIS_W,
+        )
+        assert_allclose(
+            best.named_estimators_["sepal"][-1].coef_, expected.coef_, rtol=1e-5
+        )
+        assert_allclose(
+            best.named_estimators_["petal"].coef_, lr_on(PETAL).coef_, rtol=1e-6
+        )
+        scores = cross_validate(
+            _routed_clf(), IRIS_X, IRIS_Y, cv=3, params={"sample_weight": IRIS_W}
+        )
+        assert scores["test_score"].min() > 0.8
+        # a request left unset is scikit-learn's error, naming the estimator
+        from sklearn.exceptions import UnsetMetadataPassedError
+
+        with pytest.raises(UnsetMetadataPassedError, match="LogisticRegression"):
+            iris_clf().fit(IRIS_X, IRIS_Y, sample_weight=IRIS_W)

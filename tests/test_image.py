@@ -786,3 +786,22 @@ def test_exif_orientation_on_by_default_and_off_by_parameter(tmp_path):
     )
     with pytest.raises(InvalidParameterError, match="exif_transpose"):
         ImageFeatureExtractor("pixels", exif_transpose="yes").fit([path])
+
+
+@pytest.mark.parametrize("frame", [False, True])
+def test_bad_cell_messages_name_the_index_label(digits, tmp_path, frame):
+    # X.loc[label] must find the row a message names (issue 14, point 8)
+    gone = str(tmp_path / "gone.png")
+    cells = pd.Series([digits[0], digits[1], gone], index=[30, 20, 10])
+    X = cells.to_frame("image") if frame else cells
+    with pytest.raises(
+        FileNotFoundError, match=r"sample 10 \(position 2\) \(path '.*gone\.png'\)"
+    ):
+        ImageFeatureExtractor("pixels").fit_transform(X)
+    fitted = ImageFeatureExtractor("pixels").fit(cells[:2])
+    with pytest.raises(ValueError, match=r"sample 20 \(position 1\) is missing"):
+        fitted.transform(pd.Series([digits[0], None], index=[10, 20]))
+    with pytest.warns(CellLoadWarning, match=r"sample 20 \(position 1\) is missing"):
+        ImageFeatureExtractor("pixels", on_error="warn").fit(cells[:2]).transform(
+            pd.Series([digits[0], None], index=[10, 20])
+        )

@@ -507,3 +507,17 @@ def test_pipeline_and_search_on_sample_transcripts():
         search.best_estimator_, X["text"], y, groups=X["speaker"], cv=GroupKFold(3)
     )
     assert scores.mean() == pytest.approx(search.best_score_)
+
+
+@pytest.mark.parametrize("frame", [False, True])
+def test_bad_cell_messages_name_the_index_label(frame):
+    # X.loc[label] must find the row a message names (issue 14, point 8)
+    cells = pd.Series([*CORPUS[:2], None, 7], index=["a", "b", "c", "d"])
+    X = cells.to_frame("text") if frame else cells
+    with pytest.raises(ValueError, match=r"sample 'c' \(position 2\) is missing"):
+        TextFeatureExtractor().fit(X)
+    with pytest.warns(CellLoadWarning, match=r"sample 'd' \(position 3\)"):
+        TextFeatureExtractor(on_error="warn").fit(X)
+    # a RangeIndex keeps the plain position
+    with pytest.raises(ValueError, match=r"sample 2 is missing"):
+        TextFeatureExtractor().fit(cells.reset_index(drop=True))
