@@ -47,7 +47,7 @@ BENCHMARKS = {
 
 # Keyword arguments for run() of benchmarks whose run() has no ``quick``.
 RUN_KWARGS = {
-    "cache": {"quick": {"values": (0.0, 1.0)}, "full": {}},
+    "cache": {"quick": {"values": (0.0, 1.0), "repeats": 3}, "full": {}},
 }
 # Command-line arguments for benchmarks that only have main().
 MAIN_ARGV = {

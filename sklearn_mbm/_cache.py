@@ -30,16 +30,33 @@ def _update_with_array(digest, array):
 
 
 def _update_with_cells(digest, cells):
+    # The cells' bytes go straight into the digest, one after the other; what
+    # tells them apart (a tag, dtype and shape, or a length, per cell) is
+    # gathered on the side and hashed at the end, which together determine
+    # the split of the bytes. One digest.update per array, no copies.
+    layout = []
     for cell in cells:
-        if isinstance(cell, np.ndarray) and cell.dtype != object:
-            digest.update(b"A")
-            _update_with_array(digest, cell)
+        if (
+            type(cell) is np.ndarray
+            and cell.dtype.kind in "biufc"
+            and cell.flags.c_contiguous
+        ):
+            layout.append(("A", cell.dtype.str, cell.shape))
+            digest.update(cell)
+        elif isinstance(cell, np.ndarray) and cell.dtype != object:
+            array = np.ascontiguousarray(cell)
+            layout.append(("A", array.dtype.str, array.shape))
+            digest.update(array.view(np.uint8).ravel() if array.size else b"")
         elif isinstance(cell, str):
-            digest.update(b"S" + cell.encode("utf-8", "surrogatepass") + b"\0")
+            data = cell.encode("utf-8", "surrogatepass")
+            layout.append(("S", len(data)))
+            digest.update(data)
         elif isinstance(cell, (bytes, bytearray)):
-            digest.update(b"B%d:" % len(cell) + bytes(cell))
+            layout.append(("B", len(cell)))
+            digest.update(cell)
         else:  # PIL images, tuples, None, NaN, paths...: joblib's hash
-            digest.update(b"O" + joblib.hash(cell).encode())
+            layout.append(("O", joblib.hash(cell)))
+    digest.update(b"layout" + repr(layout).encode())
 
 
 def _update_with_data(digest, data):

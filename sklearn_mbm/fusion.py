@@ -31,6 +31,7 @@ from sklearn.utils.validation import (
 )
 
 from sklearn_mbm._cache import callables_token, fingerprint
+from sklearn_mbm._cache_layer import cached_call
 from sklearn_mbm._composition import ModalityComposition, default_output
 from sklearn_mbm._normalize import make_normalizer
 from sklearn_mbm._routing import (
@@ -375,8 +376,8 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
             # set_config(transform_output=...), as in sklearn's meta-estimators
             unfitted = default_output(clone(block.transformer))
             fit_key = fingerprint(unfitted, column, y) if cached else None
-            fitted, Xt = memory.cache(_fit_transform_one, ignore=_IGNORED)(
-                fit_key, unfitted, column, y
+            fitted, Xt = cached_call(
+                memory, _fit_transform_one, _IGNORED, fit_key, unfitted, column, y
             )
         else:
             fitted, fit_key = block.fitted, block.fit_key
@@ -389,7 +390,7 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
                 # today's code.
                 fitted_id = fit_key or joblib.hash(fitted)
                 key = fingerprint(fitted_id + callables_token(fitted), column)
-            Xt = memory.cache(_transform_one, ignore=_IGNORED[:2])(key, fitted, column)
+            Xt = cached_call(memory, _transform_one, _IGNORED[:2], key, fitted, column)
         if self.verbose:
             elapsed = time.perf_counter() - start
             print(f"[FusionTransformer] {block.name}: {elapsed:.2f}s", flush=True)

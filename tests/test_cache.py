@@ -193,3 +193,17 @@ def test_edited_callable_never_gives_stale_features(tmp_path):
     np.testing.assert_allclose(after, uncached.transform(X))
     assert not np.allclose(after, before)
     assert old.shape == new.shape
+
+
+def test_array_cells_are_not_confused_by_concatenation():
+    # the cells' bytes are hashed back to back; their shapes tell them apart
+    a = np.array([np.arange(2.0), np.arange(2.0, 3.0)] + [None], dtype=object)[:2]
+    b = np.array([np.arange(1.0), np.arange(1.0, 3.0)] + [None], dtype=object)[:2]
+    c = np.array([b"ab", "c"], dtype=object)
+    d = np.array(["ab", b"c"], dtype=object)
+    assert fingerprint("k", a) != fingerprint("k", b)
+    assert fingerprint("k", c) != fingerprint("k", d)
+    f = np.asfortranarray(np.arange(6.0).reshape(2, 3))
+    cells = np.array([f, None], dtype=object)[:1]
+    same = np.array([np.ascontiguousarray(f), None], dtype=object)[:1]
+    assert fingerprint("k", cells) == fingerprint("k", same)

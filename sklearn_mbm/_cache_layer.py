@@ -1,0 +1,165 @@
+"""An in-process layer in front of FusionTransformer's :class:`joblib.Memory`.
+
+A search calls each modality's cached step once per candidate and fold; most
+calls are hits, and a disk hit pays joblib's look-up (hashing the arguments,
+reading the function's code and the metadata file) and the unpickling of the
+output. This layer keeps recent results in memory, keyed by the cache's
+location, the step and the same key the disk entry has (a fingerprint of
+everything that determines the result, see :mod:`sklearn_mbm._cache`), so it
+never reuses a result the disk cache would not.
+
+- **Bounded**: at most ``MAX_ENTRIES`` results and ``MAX_BYTES`` bytes per
+  process, least recently used dropped first; a result larger than a quarter
+  of ``MAX_BYTES`` is not kept.
+- **Follows the disk**: a hit is served only while the disk entry exists, so
+  ``memory.clear()`` (or deleting the folder, or joblib's ``reduce_size``)
+  empties this layer too.
+- **Cannot be poisoned**: arrays are kept as read-only copies and handed out
+  as read-only views; anything else (a fitted transformer, a sparse matrix) is
+  kept pickled and unpickled afresh for every hit, so a caller changing what
+  it got changes nothing here.
+- **Threads and processes**: one lock guards the table; a forked child gets a
+  new lock (and keeps the entries, which are valid there too); loky and Dask
+  workers are separate processes with their own table.
+"""
+
+import os
+import pickle
+import threading
+from collections import OrderedDict
+
+import numpy as np
+
+MAX_BYTES = 256 * 2**20
+MAX_ENTRIES = 256
+
+
+class _Frozen:
+    """A result kept in the table: read-only arrays and pickled objects."""
+
+    __slots__ = ("parts", "nbytes", "is_tuple")
+
+    def __init__(self, value):
+        self.is_tuple = isinstance(value, tuple)
+        values = value if self.is_tuple else (value,)
+        self.parts = tuple(_freeze(part) for part in values)
+        self.nbytes = sum(
+            part.nbytes if isinstance(part, np.ndarray) else len(part)
+            for part in self.parts
+        )
+
+    def thaw(self):
+        parts = tuple(
+            part.view() if isinstance(part, np.ndarray) else pickle.loads(part)
+            for part in self.parts
+        )
+        return parts if self.is_tuple else parts[0]
+
+
+def _freeze(value):
+    if isinstance(value, np.ndarray) and value.dtype != object:
+        value = np.array(value, copy=True, order="K")  # not a memmap, not shared
+        value.flags.writeable = False
+        return value
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class _ResultTable:
+    """Thread-safe LRU table of frozen results, bounded in entries and bytes."""
+
+    def __init__(self, max_entries=MAX_ENTRIES, max_bytes=MAX_BYTES):
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._entries = OrderedDict()  # key -> (disk call id, _Frozen)
+        self._nbytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key, call_id, frozen):
+        if frozen.nbytes > self.max_bytes // 4:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._nbytes -= old[1].nbytes
+            self._entries[key] = (call_id, frozen)
+            self._nbytes += frozen.nbytes
+            while self._entries and (
+                len(self._entries) > self.max_entries or self._nbytes > self.max_bytes
+            ):
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self._nbytes -= dropped.nbytes
+
+    def discard(self, key):
+        with self._lock:
+            entry = self._entries.pop(key, None)
+            if entry is not None:
+                self._nbytes -= entry[1].nbytes
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+            self._nbytes = 0
+
+    def __len__(self):
+        return len(self._entries)
+
+    @property
+    def nbytes(self):
+        return self._nbytes
+
+    def _after_fork(self):
+        self._lock = threading.Lock()  # the parent's may be held by a thread
+
+
+RESULTS = _ResultTable()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=RESULTS._after_fork)
+
+
+def _disk_call_id(memorized, args):
+    """joblib's id of the disk entry of ``memorized(*args)``, or None when
+    this joblib (or a Memory-like object) does not expose it."""
+    try:
+        return (memorized.func_id, memorized._get_args_id(*args))
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def _on_disk(memory, call_id):
+    try:
+        return bool(memory.store_backend.contains_item(call_id))
+    except (AttributeError, OSError):
+        return False
+
+
+def cached_call(memory, func, ignore, key, *args):
+    """``memory.cache(func, ignore=ignore)(key, *args)`` behind the in-process
+    table; ``key`` must stand for every argument in ``ignore``.
+
+    Without a key or a cache location, this is the plain (uncached) call.
+    """
+    location = getattr(memory, "location", None)
+    memorized = memory.cache(func, ignore=ignore)
+    if key is None or location is None:
+        return memorized(key, *args)
+    table_key = (os.fspath(location), func.__module__, func.__qualname__, key)
+    entry = RESULTS.get(table_key)
+    if entry is not None:
+        call_id, frozen = entry
+        if _on_disk(memory, call_id):
+            return frozen.thaw()
+        RESULTS.discard(table_key)  # cleared on disk: so is it here
+    value = memorized(key, *args)
+    call_id = _disk_call_id(memorized, (key, *args))
+    if call_id is not None and _on_disk(memory, call_id):
+        frozen = _Frozen(value)
+        RESULTS.put(table_key, call_id, frozen)
+        return frozen.thaw()
+    return value
