@@ -21,6 +21,7 @@ _LAZY_NAMES = {
     "fusion_weight_grid": "sklearn_mbm.fusion",
     "LateFusionClassifier": "sklearn_mbm.ensemble",
     "NeuralFusionClassifier": "sklearn_mbm.neural",
+    "NeuralFusionRegressor": "sklearn_mbm.neural",
     "load_av_digits": "sklearn_mbm.datasets",
     "fetch_av_digits": "sklearn_mbm.datasets",
 }

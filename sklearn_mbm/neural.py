@@ -230,8 +230,9 @@ class _BaseNeuralFusion(ModalityComposition):
     itself; ``transformers_`` is set in one place (``_extract``).
 
     Subclasses extend ``_parameter_constraints``, turn ``y`` into training
-    targets (``_check_target``), may weight samples (``_sample_weight``),
+    targets (``_check_target``), may weight samples (``_loss_weights``),
     and give the head (``_head``), the loss and metrics (``_compile_args``).
+    ``fit`` and ``predict`` stay in the subclasses, for their docstrings.
     """
 
     _parameter_constraints = {
@@ -419,10 +420,9 @@ class _BaseNeuralFusion(ModalityComposition):
 
     # -- training -----------------------------------------------------------------
 
-    def _sample_weight(self, y_train, sample_weight, X):
-        """Per-sample weights of the loss, float32."""
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        return sample_weight.astype(np.float32)
+    def _loss_weights(self, y_train, sample_weight):
+        """Per-sample weights of the loss (the checked ``sample_weight``)."""
+        return sample_weight
 
     def _split(self, n_samples, y_encoded, seed):
         """Train and validation row indices (validation empty if not used);
@@ -505,13 +505,13 @@ class _BaseNeuralFusion(ModalityComposition):
                 "requires y to be passed, but the target y is None. "
                 f"{type(self).__name__} needs {self._target_description}."
             )
-        y_train, stratify = self._check_target(y)
-        if len(y_train) != X.shape[0]:
+        if len(y) != X.shape[0]:
             raise ValueError(
-                f"X has {X.shape[0]} samples but y has {len(y_train)}; they must "
-                "match."
+                f"X has {X.shape[0]} samples but y has {len(y)}; they must match."
             )
-        weights = self._sample_weight(y_train, sample_weight, X)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        y_train, stratify = self._check_target(y, sample_weight)
+        weights = self._loss_weights(y_train, sample_weight).astype(np.float32)
 
         self._route_names, self._route_kinds = names, kinds
         inputs, present = self._extract(X, y, fit=True)
@@ -841,7 +841,7 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseNeuralFusion):
         )
         self.class_weight = class_weight
 
-    def _check_target(self, y):
+    def _check_target(self, y, sample_weight):
         """Encoded labels (int64), also the stratification of the split."""
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
@@ -855,8 +855,8 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseNeuralFusion):
         y_encoded = encoder.transform(y).astype(np.int64)
         return y_encoded, y_encoded
 
-    def _sample_weight(self, y_encoded, sample_weight, X):
-        sample_weight = super()._sample_weight(y_encoded, sample_weight, X)
+    def _loss_weights(self, y_encoded, sample_weight):
+        """``sample_weight`` times the weight of each sample's class."""
         if self.class_weight is None:
             return sample_weight
         if isinstance(self.class_weight, dict):
@@ -871,7 +871,7 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseNeuralFusion):
             classes=self.classes_,
             y=self.classes_[y_encoded],
         )
-        return (sample_weight * per_class[y_encoded]).astype(np.float32)
+        return sample_weight * per_class[y_encoded]
 
     def _head(self):
         return len(self.classes_), "softmax"
@@ -945,7 +945,8 @@ class NeuralFusionRegressor(RegressorMixin, _BaseNeuralFusion):
 
     The targets are standardised for training: each column of ``y`` is
     centred and scaled to unit variance with the mean and standard deviation
-    of the training targets (a constant target is only centred), and
+    of the training targets, weighted by ``sample_weight`` (a constant
+    target is only centred), and
     predictions are mapped back to the original scale. So the learning rate
     and the Huber ``delta`` of 1 do not depend on the target's unit, and
     ``history_`` reports losses on the standardised scale.
@@ -1084,7 +1085,7 @@ class NeuralFusionRegressor(RegressorMixin, _BaseNeuralFusion):
         )
         self.loss = loss
 
-    def _check_target(self, y):
+    def _check_target(self, y, sample_weight):
         """Standardised float32 targets (n_samples, n_outputs); no strata."""
         y = check_array(
             y, ensure_2d=False, dtype=np.float64, input_name="y", ensure_min_samples=1
@@ -1096,8 +1097,10 @@ class NeuralFusionRegressor(RegressorMixin, _BaseNeuralFusion):
         self._y_1d = y.ndim == 1
         y = y.reshape(len(y), -1)
         self.n_outputs_ = y.shape[1]
-        self._y_mean = y.mean(axis=0)
-        scale = y.std(axis=0)
+        # weighted, so that a sample of weight 0 has no effect at all
+        weights = sample_weight if sample_weight.sum() > 0 else None
+        self._y_mean = np.average(y, axis=0, weights=weights)
+        scale = np.sqrt(np.average((y - self._y_mean) ** 2, axis=0, weights=weights))
         self._y_scale = np.where(scale > 0, scale, 1.0)
         return ((y - self._y_mean) / self._y_scale).astype(np.float32), None
 
