@@ -29,6 +29,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
+    _num_samples,
     check_array,
     check_is_fitted,
     column_or_1d,
@@ -505,9 +506,10 @@ class _BaseNeuralFusion(ModalityComposition):
                 "requires y to be passed, but the target y is None. "
                 f"{type(self).__name__} needs {self._target_description}."
             )
-        if len(y) != X.shape[0]:
+        if _num_samples(y) != X.shape[0]:
             raise ValueError(
-                f"X has {X.shape[0]} samples but y has {len(y)}; they must match."
+                f"X has {X.shape[0]} samples but y has {_num_samples(y)}; they "
+                "must match."
             )
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         y_train, stratify = self._check_target(y, sample_weight)
@@ -1090,10 +1092,6 @@ class NeuralFusionRegressor(RegressorMixin, _BaseNeuralFusion):
         y = check_array(
             y, ensure_2d=False, dtype=np.float64, input_name="y", ensure_min_samples=1
         )
-        if y.ndim > 2:
-            raise ValueError(
-                f"y must be 1-D or 2-D (one column per target), got shape {y.shape}."
-            )
         self._y_1d = y.ndim == 1
         y = y.reshape(len(y), -1)
         self.n_outputs_ = y.shape[1]
