@@ -771,16 +771,22 @@ def test_regressor_learns_clip_duration_on_the_bundled_sample():
     assert set(reg.fusion_weights_) == {"audio"}
 
 
-def every_column(X):
+class EveryColumn:
     """Column selector of the regressor's checks: all columns (their data
     sets have 10 columns and one informative, so routing two fixed ones
-    would score poorly on check_regressors_train by design)."""
-    return list(range(X.shape[1]))
+    would score poorly on check_regressors_train by design). A class with a
+    stable repr, so that the check ids are the same in every xdist worker."""
+
+    def __call__(self, X):
+        return list(range(X.shape[1]))
+
+    def __repr__(self):
+        return "EveryColumn()"
 
 
 REGRESSOR_CONFIGS = [
     NeuralFusionRegressor(
-        [("all", "passthrough", every_column)],
+        [("all", "passthrough", EveryColumn())],
         hidden_units=(),
         projection_units=8,
         epochs=20,
