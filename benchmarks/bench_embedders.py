@@ -30,13 +30,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_memory import peak_beyond_output
 from PIL import Image
 
-from bench_memory import peak_beyond_output
-
 from sklearn_mbm._io import load_image_cell
-from sklearn_mbm.pretrained import AudioEmbedder, ImageEmbedder, TextEmbedder
-from sklearn_mbm.pretrained import _tiny
+from sklearn_mbm.pretrained import AudioEmbedder, ImageEmbedder, TextEmbedder, _tiny
 
 WORDS = _tiny.DIGIT_WORDS
 

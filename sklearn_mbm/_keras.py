@@ -82,25 +82,96 @@ def model_from_bytes(data, custom_objects=None):
         )
 
 
-def make_predict_function(model):
-    """Return ``f(x) -> ndarray``: ``model`` in inference mode, traced once.
+def _is_keras_model(value):
+    keras = sys.modules.get("keras")  # no keras imported: cannot be a model
+    return keras is not None and isinstance(value, keras.Model)
 
-    On the TensorFlow backend a single-input model is wrapped in a
-    ``tf.function`` whose batch dimension is unknown, so batches of any size
-    share one trace. ``model.predict_on_batch`` would trace again for the first
-    batch of a new size (about a second for a MobileNetV2), and eager
-    ``model(x)`` runs 3-5 times slower. Other backends or multi-input models
-    fall back to ``predict_on_batch``.
+
+def keras_state(state, attrs):
+    """A picklable copy of ``state`` (an estimator's ``__dict__``).
+
+    The Keras models held by ``attrs`` are stored as ``.keras`` bytes under
+    ``"_keras_models"`` (a model held by two of them is stored once), so that
+    unpickling needs no live TensorFlow objects and works in a fresh process.
+    An attribute that already holds bytes (a model never rebuilt since it was
+    unpickled, see :func:`restore_keras_state`) is passed on as it is. The
+    traced predict function (``_predict_fn``) is dropped: it is rebuilt from
+    the model.
+    """
+    state = dict(state)  # object.__getstate__ returns the live __dict__
+    state.pop("_predict_fn", None)
+    models, first_holder = {}, {}
+    for attr in attrs:
+        value = state.get(attr)
+        if isinstance(value, bytes):
+            models[attr] = value
+        elif _is_keras_model(value):
+            if id(value) in first_holder:
+                models[attr] = first_holder[id(value)]  # the same model
+            else:
+                first_holder[id(value)] = attr
+                models[attr] = model_to_bytes(value)
+        else:
+            continue
+        del state[attr]
+    if models:
+        state["_keras_models"] = models
+    return state
+
+
+def restore_keras_state(state, *, lazy=(), custom_objects=None):
+    """Undo :func:`keras_state`: rebuild the models of a pickled ``state``.
+
+    Attributes in ``lazy`` keep their bytes, for their owner to rebuild on
+    first use (:func:`model_from_bytes`); the others are rebuilt now, with
+    ``custom_objects`` passed to ``keras.saving.load_model``.
+    """
+    state = dict(state)
+    models = state.pop("_keras_models", {})
+    for attr, data in models.items():
+        if isinstance(data, str):  # the model of an earlier attribute
+            state[attr] = state[data]
+        elif attr in lazy:
+            state[attr] = data
+        else:
+            state[attr] = model_from_bytes(data, custom_objects=custom_objects)
+    return state
+
+
+def make_predict_function(model, *, eager=False):
+    """Return ``f(x) -> ndarray``: ``model`` in inference mode.
+
+    ``x`` is an array for a single-input model, else a dict of arrays or
+    tensors by input name. On the TensorFlow backend the model is wrapped in
+    a ``tf.function`` whose batch dimension is unknown, so batches of any
+    size share one trace (traced on first call, so building the function is
+    cheap). ``model.predict_on_batch`` would trace again for the first batch
+    of a new size (about a second for a MobileNetV2) and retrace per model,
+    and eager ``model(x)`` runs 3-5 times slower per batch. ``eager=True``
+    calls the model eagerly, no trace: worth it for a few tiny batches
+    (tests). Other backends fall back to ``predict_on_batch``.
     """
     keras = import_keras()
+    if eager:
+
+        def run_eagerly(x):
+            return keras.ops.convert_to_numpy(model(x, training=False))
+
+        return run_eagerly
     inputs = getattr(model, "inputs", None) or []
-    if keras.backend.backend() != "tensorflow" or len(inputs) != 1:
+    if keras.backend.backend() != "tensorflow" or not inputs:
         return model.predict_on_batch
     import tensorflow as tf
 
-    spec = tf.TensorSpec((None, *inputs[0].shape[1:]), dtype=inputs[0].dtype)
+    def spec(tensor):
+        return tf.TensorSpec((None, *tensor.shape[1:]), dtype=tensor.dtype)
 
-    @tf.function(input_signature=[spec])
+    if len(inputs) == 1:
+        signature = spec(inputs[0])
+    else:
+        signature = {tensor.name: spec(tensor) for tensor in inputs}
+
+    @tf.function(input_signature=[signature])
     def predict(x):
         return model(x, training=False)
 

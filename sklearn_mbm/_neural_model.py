@@ -1,5 +1,6 @@
-"""Keras side of :class:`~sklearn_mbm.NeuralFusionClassifier`: fusion layers
-and the model builder.
+"""Keras side of :class:`~sklearn_mbm.NeuralFusionClassifier` and
+:class:`~sklearn_mbm.NeuralFusionRegressor`: fusion layers and the model
+builder.
 
 Keras cannot be imported when ``sklearn_mbm`` is, so the custom layers are
 defined inside :func:`fusion_layers`, which imports Keras on first call and
@@ -11,7 +12,8 @@ for a trainable ``"rnn"`` text branch) plus a ``(n_samples, n_modalities)``
 float mask that is 1 where the modality is present. Each modality is
 projected to a common width; the fusion layer mixes the projections while
 ignoring absent modalities (a masked softmax renormalises the weights of the
-present ones per sample); hidden layers and a softmax head follow.
+present ones per sample); hidden layers and a head follow (softmax for
+classification, linear for regression).
 """
 
 import functools
@@ -207,7 +209,8 @@ def build_image_branch(keras, image_input, backbone, *, index, pooling):
 def build_model(
     specs,
     *,
-    n_classes,
+    n_outputs,
+    output_activation,
     fusion,
     projection_units,
     attention_units,
@@ -226,7 +229,11 @@ def build_model(
         ``texts``), or ``{"kind": "image", "shape": (H, W, C), "backbone":
         keras.Model, "pooling": str or None}`` for raw images through a
         trainable copy of the backbone.
-    n_classes : int
+    n_outputs : int
+        Units of the head: the number of classes, or of targets.
+    output_activation : {"softmax"} or None
+        Activation of the head: ``"softmax"`` for class probabilities, None
+        for a linear (regression) head.
     fusion : {"learned", "concat", "attention"}
     projection_units : int
         Common width of the per-modality projections.
@@ -240,8 +247,8 @@ def build_model(
     Returns
     -------
     model : keras.Model
-        Inputs ``[modality_0, ..., modality_{k-1}, present__mask]``; output the
-        class probabilities. The fusion layer is named ``"fusion"``.
+        Inputs ``[modality_0, ..., modality_{k-1}, present__mask]``; output
+        the head's ``(n_samples, n_outputs)``. The fusion layer is named ``"fusion"``.
     """
     keras = import_keras()
     layers = fusion_layers()
@@ -280,5 +287,7 @@ def build_model(
         x = keras.layers.Dense(units, activation="relu", name=f"hidden_{i}")(x)
         if dropout > 0:
             x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
-    outputs = keras.layers.Dense(n_classes, activation="softmax", name="head")(x)
+    outputs = keras.layers.Dense(n_outputs, activation=output_activation, name="head")(
+        x
+    )
     return keras.Model([*inputs, present], outputs, name="neural_fusion")

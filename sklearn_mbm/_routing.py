@@ -1,7 +1,7 @@
-"""Column routing shared by FusionTransformer, LateFusionClassifier and
-NeuralFusionClassifier: validate ``(name, estimator, column)`` specs, select a
-modality's column from a DataFrame or a 2-D object array, and find its missing
-cells.
+"""Column routing shared by FusionTransformer, LateFusionClassifier and the
+neural fusion estimators: validate ``(name, estimator, column)`` specs, select
+a modality's column from a DataFrame or a 2-D object array, and find its
+missing cells (one error for a missing cell under ``missing="raise"``).
 
 A scalar column key (a name or an integer) selects one column of cells and
 hands it on as 1-D (a Series or a 1-D array), as ColumnTransformer does; a
@@ -90,6 +90,25 @@ def describe_row(data, position):
     :func:`~sklearn_mbm._io.position_text`)."""
     index = getattr(data, "index", None) if hasattr(data, "iloc") else None
     return f"row {position_text(index, position)}"
+
+
+def present_rows(column, *, key, name, missing, fills=("zero", "mean")):
+    """Presence mask of a modality's column (1-D cells or a 2-D block).
+
+    With ``missing="raise"``, a missing cell raises a ValueError naming its
+    row, the column and the modality, and the ``fills`` (values of
+    ``missing``) that would accept it.
+    """
+    mask = missing_mask(column)
+    if mask.any() and missing == "raise":
+        row = describe_row(column, int(np.flatnonzero(mask)[0]))
+        options = " or ".join(repr(fill) for fill in fills)
+        raise ValueError(
+            f"{row[0].upper()}{row[1:]} has a missing value (None or NaN) in column "
+            f"{key!r} of modality {name!r} ({int(mask.sum())} missing in all). "
+            f"Set missing={options} to fill missing modalities."
+        )
+    return ~mask
 
 
 def take_rows(data, rows):

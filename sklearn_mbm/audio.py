@@ -30,8 +30,8 @@ from sklearn_mbm._audio_features import (
     time_segments,
 )
 from sklearn_mbm._io import (
-    CellLoadWarning,
     ON_ERROR_OPTIONS,
+    CellLoadWarning,
     as_cells,
     load_audio_cell,
     sample_index,

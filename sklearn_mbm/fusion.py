@@ -36,7 +36,7 @@ from sklearn_mbm._composition import ModalityComposition, default_output
 from sklearn_mbm._normalize import make_normalizer
 from sklearn_mbm._routing import (
     describe_row,
-    missing_mask,
+    present_rows,
     resolve_column,
     select_column,
     take_rows,
@@ -281,7 +281,9 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
 
     # -- validation -----------------------------------------------------------
 
-    def _check_specs(self, X):
+    def _check_specs(self, X, routes=None):
+        """The modalities' ``_Block``; ``routes`` ({name: (key, scalar)}) are
+        columns already resolved on ``X`` by the caller."""
         self._check_spec_names()
         blocks = []
         for name, transformer, column in self.transformers:
@@ -299,7 +301,10 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
                     f"Modality {name!r}: the transformer must implement fit and "
                     f"transform, or be 'passthrough' or 'drop'; got {transformer!r}."
                 )
-            key, scalar = resolve_column(X, column, name=name)
+            if routes is None:
+                key, scalar = resolve_column(X, column, name=name)
+            else:
+                key, scalar = routes[name]
             blocks.append(_Block(name, transformer, key, scalar))
         if not blocks:
             raise ValueError(
@@ -349,18 +354,19 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
 
     # -- extraction -----------------------------------------------------------
 
+    #: The values of ``missing`` named by the missing-cell error (the
+    #: neural estimators, which have no "mean", set their own on theirs).
+    _missing_fills = ("zero", "mean")
+
     def _present_rows(self, block, column):
         """Missing-cell mask of a column, raising for missing='raise'."""
-        mask = missing_mask(column)
-        if mask.any() and self.missing == "raise":
-            row = describe_row(column, int(np.flatnonzero(mask)[0]))
-            raise ValueError(
-                f"{row[0].upper()}{row[1:]} has a missing value (None or NaN) in column "
-                f"{block.key!r} of modality {block.name!r} ({int(mask.sum())} "
-                "missing in all). Set missing='zero' or 'mean' to fill missing "
-                "modalities."
-            )
-        return ~mask
+        return present_rows(
+            column,
+            key=block.key,
+            name=block.name,
+            missing=self.missing,
+            fills=self._missing_fills,
+        )
 
     def _extract(self, block, column, y, fit, memory):
         """Run one block's transformer on its present rows."""
@@ -545,7 +551,16 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
 
     def _fit_blocks(self, X, y):
         X = self._check_table(X, reset=True)
-        blocks = self._check_specs(X)
+        return self._fit_checked(X, y)
+
+    def _fit_checked(self, X, y, routes=None):
+        """Fit on a checked table; return the ready blocks and presence.
+
+        Also the private hook of the neural fusion estimators, which check
+        ``X`` and resolve the columns (``routes``) themselves: the blocks are
+        normalised and filled, weights not applied.
+        """
+        blocks = self._check_specs(X, routes)
         self._names = [block.name for block in blocks]
         self.weights_ = self._check_weights(self._names)
         outputs, present = self._extract_all(blocks, X, y, fit=True)
@@ -578,6 +593,10 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
         check_is_fitted(self)
         keys = [block.key for block in self._blocks]
         X = self._check_table(X, reset=False, columns=keys)
+        return self._transform_checked(X)
+
+    def _transform_checked(self, X):
+        """``_transform_ready`` on a checked table (the neural hook)."""
         outputs, present = self._extract_all(self._blocks, X, None, fit=False)
         return self._ready_blocks(self._blocks, outputs, present, X.shape[0]), present
 
@@ -634,17 +653,6 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
         """
         ready, present = self._transform_ready(X)
         return self._combine(ready, present)
-
-    # Private hooks for NeuralFusionClassifier: normalised, filled blocks
-    # (weights not applied) and the per-row presence of each modality.
-    def _fit_transform_blocks(self, X, y=None):
-        self._validate_params()
-        ready, present = self._fit_blocks(X, y)
-        return dict(zip(self._names, ready)), dict(zip(self._names, present))
-
-    def _transform_blocks(self, X):
-        ready, present = self._transform_ready(X)
-        return dict(zip(self._names, ready)), dict(zip(self._names, present))
 
     @property
     def named_transformers_(self):

@@ -14,8 +14,8 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_mbm._io import (
-    CellLoadWarning,
     ON_ERROR_OPTIONS,
+    CellLoadWarning,
     as_cells,
     is_missing,
     load_image_cell,
@@ -459,10 +459,7 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
         n_samples = len(cells)
         height, width = self.input_size_
         channels = self.n_channels_
-        mode = "L" if channels == 1 else "RGB"
-        preprocess = self.preprocess_
         raise_errors = self.on_error == "raise"
-        exif_transpose = self.exif_transpose
         batch_size = min(self.batch_size, n_samples)
         out = np.empty((n_samples, self.n_features_out_), dtype=np.float32)
         # Two buffers: the threads fill one while the network reads the other.
@@ -476,13 +473,7 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
             cell = cells[index]
             index = sample_index(cells, index)
             try:
-                image = load_image_cell(
-                    cell,
-                    index,
-                    size=(height, width),
-                    mode=mode,
-                    exif_transpose=exif_transpose,
-                )
+                buffer[row] = self._network_input(cell, index)
             except (ValueError, TypeError, FileNotFoundError) as exc:
                 if raise_errors:
                     raise
@@ -490,7 +481,6 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
                 if is_missing(cell):
                     return f"sample {index} is missing (None or NaN)."
                 return str(exc)
-            buffer[row] = image if preprocess is None else preprocess(image)
             return None
 
         starts = range(0, n_samples, batch_size)
@@ -540,6 +530,25 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
             pool.shutdown(wait=True, cancel_futures=True)
             progress.close()
         return out
+
+    def _network_input(self, cell, index):
+        """Cell ``index`` as the network takes it: decoded, resized to
+        ``input_size_``, in ``n_channels_`` channels and preprocessed, a
+        float32 array of shape (height, width, channels). A bad cell raises
+        (ValueError, TypeError or FileNotFoundError naming the sample).
+
+        Also used by NeuralFusionClassifier(fine_tune=True) to feed raw images
+        to its trainable copy of the backbone.
+        """
+        mode = "L" if self.n_channels_ == 1 else "RGB"
+        image = load_image_cell(
+            cell,
+            index,
+            size=self.input_size_,
+            mode=mode,
+            exif_transpose=self.exif_transpose,
+        )
+        return image if self.preprocess_ is None else self.preprocess_(image)
 
     def _features(self, batch):
         """Backbone output for a batch of prepared images, as 2-D float32."""
@@ -611,10 +620,10 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
     def model_(self):
         """The fitted Keras model, or None for ``"pixels"``."""
         state = self.__dict__
-        if "_model_bytes" in state:
+        if isinstance(state.get("_model"), bytes):  # unpickled, not yet used
             from sklearn_mbm._keras import model_from_bytes
 
-            state["_model"] = model_from_bytes(state.pop("_model_bytes"))
+            state["_model"] = model_from_bytes(state["_model"])
         try:
             return state["_model"]
         except KeyError:
@@ -624,46 +633,19 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
 
     @model_.setter
     def model_(self, value):
-        self.__dict__.pop("_model_bytes", None)
         self.__dict__.pop("_predict_fn", None)
         self.__dict__["_model"] = value
 
     def __getstate__(self):
-        # a copy: object.__getstate__ returns the instance's own __dict__
-        state = dict(super().__getstate__())
-        state.pop("_predict_fn", None)
-        models = {}
-        if _is_keras_model(state.get("backbone")):
-            from sklearn_mbm._keras import model_to_bytes
+        from sklearn_mbm._keras import keras_state
 
-            models["backbone"] = model_to_bytes(state["backbone"])
-            state["backbone"] = None
-        if "_model_bytes" in state:  # never rebuilt since unpickling
-            models["model_"] = state.pop("_model_bytes")
-        elif _is_keras_model(state.get("_model")):
-            if state["_model"] is self.backbone:
-                models["model_"] = "backbone"  # one copy serves both
-            else:
-                from sklearn_mbm._keras import model_to_bytes
-
-                models["model_"] = model_to_bytes(state["_model"])
-            state.pop("_model")
-        if models:
-            state["_keras_models"] = models
-        return state
+        # a model_ that is the backbone itself is stored once
+        return keras_state(super().__getstate__(), ("backbone", "_model"))
 
     def __setstate__(self, state):
-        state = dict(state)
-        models = state.pop("_keras_models", {})
-        if isinstance(models.get("backbone"), bytes):
-            from sklearn_mbm._keras import model_from_bytes
+        from sklearn_mbm._keras import restore_keras_state
 
-            state["backbone"] = model_from_bytes(models["backbone"])
-        if models.get("model_") == "backbone":
-            state["_model"] = state["backbone"]
-        elif isinstance(models.get("model_"), bytes):
-            state["_model_bytes"] = models["model_"]
-        super().__setstate__(state)
+        super().__setstate__(restore_keras_state(state, lazy=("_model",)))
 
 
 # ----------------------------------------------------------------------
@@ -731,11 +713,6 @@ def _weights_not_used_message(weights, what):
         "a weights file only applies to a keras.applications backbone. Load "
         "the weights into your model (model.load_weights) instead."
     )
-
-
-def _is_keras_model(value):
-    keras = sys.modules.get("keras")  # no keras imported: cannot be a model
-    return keras is not None and isinstance(value, keras.Model)
 
 
 def _clean_name(name):

@@ -24,8 +24,8 @@ from sklearn.utils._set_output import _get_container_adapter, _get_output_config
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_mbm._io import (
-    CellLoadWarning,
     ON_ERROR_OPTIONS,
+    CellLoadWarning,
     as_cells,
     cell_error_message,
     is_missing,

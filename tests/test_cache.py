@@ -1,7 +1,8 @@
 """Tests for sklearn_mbm._cache: the per-modality cache keys."""
 
-import numpy as np
 import copy
+
+import numpy as np
 import pandas as pd
 from sklearn.preprocessing import StandardScaler
 

@@ -7,10 +7,10 @@ pin down how the generator reads requirements.
 """
 
 import importlib.util
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 from packaging.requirements import Requirement  # pytest's own dependency
 
 ROOT = Path(__file__).resolve().parent.parent

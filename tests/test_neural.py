@@ -1,4 +1,4 @@
-"""Tests for sklearn_mbm.neural: NeuralFusionClassifier.
+"""Tests for sklearn_mbm.neural: NeuralFusionClassifier and NeuralFusionRegressor.
 
 Models are tiny (a few units, 1-5 epochs) and most fits run eagerly
 (``run_eagerly=True`` skips about a second of graph tracing per fit); the
@@ -28,7 +28,7 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from sklearn_mbm import NeuralFusionClassifier
+from sklearn_mbm import NeuralFusionClassifier, NeuralFusionRegressor
 from sklearn_mbm._keras import import_keras
 from sklearn_mbm.neural import _seed_from
 from sklearn_mbm.text import TextFeatureExtractor
@@ -58,20 +58,22 @@ def signal_noise(n=90, seed=0, n_classes=3):
 SIGNAL_NOISE = [("signal", "passthrough", [0, 1]), ("noise", "passthrough", [2, 3])]
 
 
+TINY = {
+    "hidden_units": (8,),
+    "projection_units": 8,
+    "epochs": 3,
+    "batch_size": 16,
+    "learning_rate": 0.05,
+    "early_stopping": False,
+    "random_state": 0,
+    "run_eagerly": True,
+    "dropout": 0.0,
+}
+
+
 def tiny(transformers=SIGNAL_NOISE, **params):
     """A fast configuration; override anything with ``params``."""
-    defaults = {
-        "hidden_units": (8,),
-        "projection_units": 8,
-        "epochs": 3,
-        "batch_size": 16,
-        "learning_rate": 0.05,
-        "early_stopping": False,
-        "random_state": 0,
-        "run_eagerly": True,
-        "dropout": 0.0,
-    }
-    return NeuralFusionClassifier(transformers, **{**defaults, **params})
+    return NeuralFusionClassifier(transformers, **{**TINY, **params})
 
 
 def text_frame(n=60, seed=0):
@@ -643,3 +645,174 @@ def test_predict_selects_columns_by_name():
     assert_allclose(clf.predict_proba(frame[frame.columns[::-1]]), expected, rtol=1e-5)
     with pytest.raises(ValueError, match="fitted on a DataFrame"):
         clf.predict(frame.to_numpy())
+
+
+# --------------------------------------------------------------------------
+# NeuralFusionRegressor
+# --------------------------------------------------------------------------
+
+
+def tiny_regressor(transformers=SIGNAL_NOISE, **params):
+    """The regressor in ``tiny``'s fast configuration."""
+    return NeuralFusionRegressor(transformers, **{**TINY, **params})
+
+
+def signal_noise_target(n=80, seed=0):
+    """Block ``signal`` (2 columns) gives y (in the thousands); ``noise`` not."""
+    rng = np.random.RandomState(seed)
+    signal = rng.normal(size=(n, 2))
+    y = 1000.0 + 300.0 * (signal[:, 0] - signal[:, 1])
+    return np.hstack([signal, rng.normal(size=(n, 2))]), y
+
+
+def test_regressor_learns_and_weights_the_informative_block():
+    X, y = signal_noise_target()
+    reg = tiny_regressor(epochs=8, learning_rate=0.02).fit(X, y)
+    assert reg.n_outputs_ == 1
+    pred = reg.predict(X)
+    assert pred.shape == (80,) and pred.dtype == np.float64
+    # targets are standardised for training and mapped back
+    assert abs(pred.mean() - 1000.0) < 100.0
+    assert reg.score(X, y) > 0.8
+    assert set(reg.fusion_weights_) == {"signal", "noise"}
+    assert reg.fusion_weights_["signal"] > reg.fusion_weights_["noise"]
+    per_sample = reg.predict_fusion_weights(X[:3])
+    assert_allclose(per_sample.sum(axis=1), 1.0, rtol=1e-6)
+    assert set(reg.history_) == {"loss"}
+
+
+@pytest.mark.parametrize("loss", ["mse", "huber"])
+def test_regressor_multi_output_and_losses(loss):
+    X, y = signal_noise_target(n=60)
+    Y = np.column_stack([y, -y / 100.0])
+    reg = tiny_regressor(loss=loss, fusion="attention", epochs=6).fit(X, Y)
+    assert reg.n_outputs_ == 2
+    assert reg.predict(X).shape == (60, 2)
+    assert reg.score(X, Y) > 0.5
+    with pytest.raises(ValueError, match="dim 3, while dim <= 2"):
+        tiny_regressor().fit(X, np.zeros((60, 2, 1)))
+    with pytest.raises(ValueError, match="requires y"):
+        tiny_regressor().fit(X, None)
+
+
+def test_regressor_sample_weight_and_early_stopping():
+    X, y = signal_noise_target(n=60)
+    # rows of weight 0 count neither in the loss nor in the standardisation
+    # of the targets (a weighted mean and std), so their targets do not matter
+    weights = np.r_[np.ones(30), np.zeros(30)]
+    garbled = np.r_[y[:30], np.full(30, 1e6)]
+    a = tiny_regressor().fit(X, y, sample_weight=weights)
+    b = tiny_regressor().fit(X, garbled, sample_weight=weights)
+    assert_allclose(a.predict(X), b.predict(X), rtol=1e-5)
+    c = tiny_regressor().fit(X, garbled)
+    assert not np.allclose(c.predict(X), a.predict(X), rtol=1e-2)
+    stopped = tiny_regressor(
+        epochs=30,
+        early_stopping=True,
+        validation_fraction=0.25,
+        patience=1,
+        learning_rate=0.5,
+    ).fit(X, y)
+    assert "val_loss" in stopped.history_
+    assert stopped.n_iter_ < 30
+
+
+def test_regressor_pickle_in_a_fresh_process(tmp_path):
+    frame, _ = text_frame(n=30)
+    target = frame["x0"].to_numpy() * 5.0 + 2.0
+    reg = tiny_regressor(
+        [("text", "rnn", "text"), ("num", "passthrough", ["x0", "x1"])],
+        epochs=2,
+        rnn_max_tokens=50,
+        rnn_sequence_length=4,
+        rnn_units=4,
+    ).fit(frame, target)
+    restored = pickle.loads(pickle.dumps(reg))
+    assert_array_equal(restored.predict(frame), reg.predict(frame))
+    assert restored.fusion_weights_ == reg.fusion_weights_
+    model_path = tmp_path / "reg.joblib"
+    data_path = tmp_path / "frame.pkl"
+    out_path = tmp_path / "pred.npy"
+    joblib.dump(reg, model_path)
+    frame.to_pickle(data_path)
+    code = (
+        "import joblib, numpy as np, pandas as pd; "
+        f"reg = joblib.load({str(model_path)!r}); "
+        f"frame = pd.read_pickle({str(data_path)!r}); "
+        f"np.save({str(out_path)!r}, reg.predict(frame))"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code], check=True, cwd=REPO, capture_output=True
+    )
+    assert_allclose(np.load(out_path), reg.predict(frame), rtol=1e-6)
+
+
+def test_regressor_learns_clip_duration_on_the_bundled_sample():
+    """A real target: the spoken clip's duration in seconds, from its audio."""
+    from sklearn_mbm import AudioFeatureExtractor, load_av_digits
+
+    bunch = load_av_digits()
+    frame = bunch.frame.iloc[::2]  # 300 clips, 225 to train
+    duration = frame["audio"].map(len).to_numpy() / bunch.audio_sr
+    train, test = np.arange(len(frame)) % 4 != 0, np.arange(len(frame)) % 4 == 0
+    audio = AudioFeatureExtractor(sr=8000, input_sr=bunch.audio_sr)
+    reg = tiny_regressor(
+        [("audio", audio, "audio")],
+        hidden_units=(32,),
+        projection_units=32,
+        dropout=0.2,
+        epochs=40,
+        learning_rate=0.003,
+        run_eagerly=False,  # 600 small steps: the compiled path is faster
+    ).fit(frame[train], duration[train])
+    # measured 0.64; a RidgeCV on the same features scores 0.61
+    r2 = reg.score(frame[test], duration[test])
+    assert r2 > 0.5, r2
+    assert set(reg.fusion_weights_) == {"audio"}
+
+
+class EveryColumn:
+    """Column selector of the regressor's checks: all columns (their data
+    sets have 10 columns and one informative, so routing two fixed ones
+    would score poorly on check_regressors_train by design). A class with a
+    stable repr, so that the check ids are the same in every xdist worker."""
+
+    def __call__(self, X):
+        return list(range(X.shape[1]))
+
+    def __repr__(self):
+        return "EveryColumn()"
+
+
+REGRESSOR_CONFIGS = [
+    NeuralFusionRegressor(
+        [("all", "passthrough", EveryColumn())],
+        hidden_units=(),
+        projection_units=8,
+        epochs=20,
+        early_stopping=False,
+        batch_size=64,
+        learning_rate=0.05,
+        random_state=0,
+        run_eagerly=True,
+    ),
+]
+
+
+def _expected_failed_regressor_checks(estimator):
+    return {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "Mini-batch gradient descent: weighting a sample by k is not "
+            "repeating it k times (other batches, steps per epoch and "
+            "shuffling). Weighting is tested by "
+            "test_regressor_sample_weight_and_early_stopping (rows of weight 0 "
+            "have no effect)."
+        )
+    }
+
+
+@parametrize_with_checks(
+    REGRESSOR_CONFIGS, expected_failed_checks=_expected_failed_regressor_checks
+)
+def test_regressor_sklearn_compatible(estimator, check):
+    check(estimator)
