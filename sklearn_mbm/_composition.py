@@ -13,7 +13,11 @@ from scipy import sparse
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_array, validate_data
 
-from sklearn_mbm._routing import check_unique_names, rows_to_object_array
+from sklearn_mbm._routing import (
+    _is_frame,
+    check_unique_names,
+    rows_to_object_array,
+)
 
 
 def default_output(estimator):
@@ -56,7 +60,7 @@ def check_named_columns(estimator, X, columns):
     names = _names_of(columns)
     if names is None or not hasattr(estimator, "feature_names_in_"):
         return False
-    if not (hasattr(X, "iloc") and hasattr(X, "columns")):
+    if not _is_frame(X):
         raise ValueError(
             f"{type(estimator).__name__} was fitted on a DataFrame and selects "
             f"the columns {list(dict.fromkeys(names))!r} by name, but X is a "
@@ -147,7 +151,7 @@ class ModalityComposition(_BaseComposition):
         columns are fine (see :func:`check_named_columns`)."""
         if isinstance(X, (list, tuple)):
             X = rows_to_object_array(X)
-        elif not hasattr(X, "iloc") and hasattr(X, "__array__"):
+        elif not _is_frame(X) and hasattr(X, "__array__"):
             X = np.asarray(X)
         if sparse.issparse(X):
             raise TypeError(

@@ -92,11 +92,7 @@ def _index_labels(X):
     index = getattr(X, "index", None)
     if index is None:
         return None
-    if (
-        type(index).__name__ == "RangeIndex"
-        and index.start == 0
-        and index.step == 1
-    ):
+    if type(index).__name__ == "RangeIndex" and index.start == 0 and index.step == 1:
         return None
     return list(index)
 
@@ -170,6 +166,26 @@ def open_cell_file(cell, index, kind):
         ) from exc
 
 
+def is_polars(X):
+    """Whether ``X`` is a polars object (DataFrame or Series), without
+    importing polars (it stays an optional dependency)."""
+    return type(X).__module__.startswith("polars")
+
+
+def polars_cells(series):
+    """The cells of a polars Series as a 1-D object array.
+
+    Cells of a List or Array column (an audio clip as a list of floats, an
+    image as nested lists) become numpy arrays; an Object column keeps its
+    Python objects (e.g. numpy arrays); nulls become None.
+    """
+    nested = series.dtype.base_type().__name__ in ("List", "Array")
+    cells = np.empty(len(series), dtype=object)
+    for i, cell in enumerate(series.to_list()):
+        cells[i] = np.asarray(cell) if nested and cell is not None else cell
+    return cells
+
+
 def as_cells(X, *, estimator_name="extractor"):
     """Return the cells of a single-modality input as a sequence.
 
@@ -187,6 +203,17 @@ def as_cells(X, *, estimator_name="extractor"):
     if isinstance(X, Cells):  # already checked (fit_transform -> fit)
         return X
     labels = None
+    if is_polars(X):
+        if hasattr(X, "columns"):  # polars DataFrame
+            if X.shape[1] != 1:
+                raise ValueError(
+                    f"{estimator_name} expects one column of cells, got a "
+                    f"DataFrame with {X.shape[1]} columns {list(X.columns)!r}. "
+                    "Select the column, or use FusionTransformer to route "
+                    "several columns."
+                )
+            X = X.to_series(0)
+        X = polars_cells(X)
     if hasattr(X, "iloc") and hasattr(X, "columns"):  # DataFrame
         if X.shape[1] != 1:
             raise ValueError(

@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from sklearn_mbm._io import is_missing, position_text
+from sklearn_mbm._io import is_missing, is_polars, polars_cells, position_text
 
 
 def _is_int(key):
@@ -20,7 +20,8 @@ def _is_int(key):
 
 
 def _is_frame(X):
-    return hasattr(X, "iloc") and hasattr(X, "columns")
+    """A pandas or a polars DataFrame (columns selectable by name)."""
+    return hasattr(X, "columns") and (hasattr(X, "iloc") or is_polars(X))
 
 
 def resolve_column(X, column, *, name):
@@ -49,8 +50,8 @@ def resolve_column(X, column, *, name):
             if not _is_frame(X):
                 raise ValueError(
                     f"Modality {name!r} selects column {key!r} by name, which "
-                    "needs a pandas DataFrame; with a numpy array use integer "
-                    "column indices."
+                    "needs a pandas DataFrame or a polars DataFrame; with a "
+                    "numpy array use integer column indices."
                 )
             if key not in X.columns:
                 raise ValueError(
@@ -75,7 +76,16 @@ def resolve_column(X, column, *, name):
 
 
 def select_column(X, key):
-    """Select a column (scalar key, 1-D result) or a block (list key, 2-D)."""
+    """Select a column (scalar key, 1-D result) or a block (list key, 2-D).
+
+    From a polars DataFrame a column comes as a 1-D object array of cells
+    (see :func:`~sklearn_mbm._io.polars_cells`) and a block as an ndarray.
+    """
+    if is_polars(X):
+        if isinstance(key, list):
+            names = [X.columns[k] if _is_int(k) else k for k in key]
+            return X.select(names).to_numpy()
+        return polars_cells(X.to_series(key) if _is_int(key) else X.get_column(key))
     if _is_frame(X):
         by_name = isinstance(key, str) or (
             isinstance(key, list) and isinstance(key[0], str)

@@ -112,9 +112,7 @@ def _accepts_strings(estimator):
         return False
 
 
-def _out_of_fold_proba(
-    estimator, data, y_encoded, present, splits, n_classes, params
-):
+def _out_of_fold_proba(estimator, data, y_encoded, present, splits, n_classes, params):
     """Out-of-fold ``predict_proba`` of one modality on its present rows.
 
     The folds are computed once on all rows and restricted here to the rows

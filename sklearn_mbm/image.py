@@ -675,8 +675,7 @@ def _probe_problem(output, expected):
         or any(d is not None and d != s for d, s in zip(expected[1:], shape[1:]))
     ):
         return (
-            f"it gives an output of shape {shape} where Keras infers "
-            f"{tuple(expected)}"
+            f"it gives an output of shape {shape} where Keras infers {tuple(expected)}"
         )
     return None
 

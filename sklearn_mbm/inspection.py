@@ -13,16 +13,13 @@ from sklearn.metrics import check_scoring
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_mbm._routing import resolve_column
+from sklearn_mbm._io import is_polars
+from sklearn_mbm._routing import _is_frame, resolve_column
 
 __all__ = ["modality_importance"]
 
 # parameters of our multimodal estimators that hold (name, est, column) specs
 _SPEC_PARAMS = ("transformers", "estimators")
-
-
-def _is_frame(X):
-    return hasattr(X, "iloc") and hasattr(X, "columns")
 
 
 def _specs_of(estimator):
@@ -71,7 +68,12 @@ def _column_positions(X, modalities):
             raise TypeError(f"modalities: names must be str, got {name!r}.")
         key, scalar = resolve_column(X, column, name=name)
         keys = [key] if scalar else key
-        if _is_frame(X):
+        if is_polars(X):  # polars column names are unique
+            cols = [
+                X.columns.index(k) if isinstance(k, str) else k % X.shape[1]
+                for k in keys
+            ]
+        elif _is_frame(X):
             by_name = isinstance(keys[0], str)
             cols = [X.columns.get_loc(k) if by_name else k % X.shape[1] for k in keys]
         else:
@@ -88,6 +90,11 @@ def _column_positions(X, modalities):
 
 def _permuted(X, cols, rows):
     """A copy of ``X`` whose columns ``cols`` hold the rows ``rows``."""
+    if is_polars(X):
+        X_perm = X.clone()  # polars copies are cheap (shared buffers)
+        for col in cols:
+            X_perm.replace_column(int(col), X.to_series(int(col)).gather(rows))
+        return X_perm
     if _is_frame(X):
         X_perm = X.copy(deep=False)
         for col in cols:

@@ -118,7 +118,7 @@ def _texts(cells, present, name, key):
     return np.asarray(texts, dtype=str)
 
 
-_NETWORK_PARAMETERS = '''    transformers : list of (str, transformer, "passthrough" or "rnn", column)
+_NETWORK_PARAMETERS = """    transformers : list of (str, transformer, "passthrough" or "rnn", column)
         ``column`` is a column name or integer index, a list of them (a 2-D
         block), or a callable returning those; ``"rnn"`` needs a single
         column of str. Names must be unique and must not contain ``"__"``.
@@ -170,9 +170,9 @@ _NETWORK_PARAMETERS = '''    transformers : list of (str, transformer, "passthro
     patience : int, default=10
         Epochs without improvement before early stopping.
 
-'''
+"""
 
-_INPUT_PARAMETERS = '''    normalize : {"standard", "l2", "block"} or None, default="standard"
+_INPUT_PARAMETERS = """    normalize : {"standard", "l2", "block"} or None, default="standard"
         Normaliser of each extracted block, as in
         :class:`~sklearn_mbm.FusionTransformer`.
 
@@ -210,7 +210,7 @@ _INPUT_PARAMETERS = '''    normalize : {"standard", "l2", "block"} or None, defa
         prediction: False traces one inference function per fitted model
         (on its first call), True calls the model eagerly.
 
-'''
+"""
 
 
 def _shared_parameter_docs(cls):
@@ -368,7 +368,9 @@ class _BaseNeuralFusion(ModalityComposition):
                 resolve_column(X, column, name=name)
                 for name, _, column in self.transformers
             ]
-            frozen = [spec for spec, kind in zip(self.transformers, kinds) if kind == "frozen"]
+            frozen = [
+                spec for spec, kind in zip(self.transformers, kinds) if kind == "frozen"
+            ]
             self.fusion_transformer_ = None
             if frozen:
                 self.fusion_transformer_ = FusionTransformer(
@@ -656,9 +658,7 @@ class _BaseNeuralFusion(ModalityComposition):
 
     def __setstate__(self, state):
         if "_keras_models" in state:  # custom_objects() imports Keras
-            state = _keras.restore_keras_state(
-                state, custom_objects=custom_objects()
-            )
+            state = _keras.restore_keras_state(state, custom_objects=custom_objects())
         super().__setstate__(state)
         if "model_" in state:
             self._predict_fn = _keras.make_predict_function(

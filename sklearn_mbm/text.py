@@ -43,9 +43,7 @@ def _method_name(method):
     return getattr(method, "__qualname__", None) or type(method).__name__
 
 
-class TextFeatureExtractor(
-    TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
-):
+class TextFeatureExtractor(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Turn a column of text cells into numeric features.
 
     Bag-of-words features (tf-idf, counts or feature hashing) come from

@@ -65,9 +65,7 @@ def save_tiny_clip(
         intermediate_dim=2 * hidden_dim,
         max_sequence_length=max_sequence_length,
     )
-    keras_hub.models.CLIPBackbone(vision, text, projection_dim=8).save_to_preset(
-        folder
-    )
+    keras_hub.models.CLIPBackbone(vision, text, projection_dim=8).save_to_preset(folder)
     keras_hub.tokenizers.CLIPTokenizer(
         vocabulary=vocabulary, merges=["t h", "th e</w>"]
     ).save_to_preset(folder)
