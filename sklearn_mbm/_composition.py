@@ -13,6 +13,7 @@ from scipy import sparse
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_array, validate_data
 
+from sklearn_mbm._io import is_polars
 from sklearn_mbm._routing import (
     _is_frame,
     check_unique_names,
@@ -180,6 +181,11 @@ class ModalityComposition(_BaseComposition):
             check_array(X, ensure_all_finite=False)
         if reset or not check_named_columns(self, X, columns):
             validate_data(self, X, skip_check_array=True, reset=reset)
+        if reset and is_polars(X) and not hasattr(self, "feature_names_in_"):
+            # scikit-learn < 1.9 reads column names of pandas frames only
+            names = list(X.columns)
+            if names and all(isinstance(name, str) for name in names):
+                self.feature_names_in_ = np.asarray(names, dtype=object)
         return X
 
     def _check_spec_names(self):
