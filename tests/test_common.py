@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+from _sklearn_checks import run_sklearn_check
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -85,4 +86,4 @@ def _expected_failed_checks(estimator):
 
 @parametrize_with_checks(FUSION_CONFIGS, expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible_fusion(estimator, check):
-    check(estimator)
+    run_sklearn_check(check, estimator)

@@ -9,6 +9,7 @@ from contextlib import redirect_stdout
 import numpy as np
 import pandas as pd
 import pytest
+from _sklearn_checks import run_sklearn_check
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.compose import make_column_selector
@@ -751,7 +752,7 @@ def expected_failed_checks(estimator):
     check_configurations(), expected_failed_checks=expected_failed_checks
 )
 def test_sklearn_compatible(estimator, check):
-    check(estimator)
+    run_sklearn_check(check, estimator)
 
 
 # --------------------------------------------------------------------------

@@ -160,7 +160,7 @@ def test_block_normalisation_gives_unit_energy_whatever_the_width():
         normalize="block",
         weights={"narrow": 1.0, "wide": 0.5},
     )
-    out = fusion.fit_transform(X)
+    out = np.asarray(fusion.fit_transform(X))
     energy = {
         name: np.mean(np.sum(out[:, s] ** 2, axis=1))
         for name, s in fusion.output_slices_.items()
@@ -177,7 +177,7 @@ def test_constant_block_with_block_normalisation_is_finite():
         [("const", "passthrough", [0, 1]), ("x", "passthrough", [2])],
         normalize="block",
     )
-    out = fusion.fit_transform(X)
+    out = np.asarray(fusion.fit_transform(X))
     assert np.isfinite(out).all()
     assert_allclose(out[:, :2], 0)
 
@@ -188,7 +188,7 @@ def test_constant_block_with_block_normalisation_is_finite():
 )
 def test_other_normalisations(blobs, normalize, reference):
     X, _ = blobs
-    out = _numeric_fusion(normalize=normalize).fit_transform(X)
+    out = np.asarray(_numeric_fusion(normalize=normalize).fit_transform(X))
     block = X[:, 4:10]
     expected = block if reference is None else clone(reference).fit_transform(block)
     assert_allclose(out[:, 4:10], expected)
@@ -422,11 +422,11 @@ def test_missing_zero_fits_on_present_rows(method):
         missing="zero",
         weights={"c": 1.0, "n": 3.0},
     )
-    out = fusion.fit_transform(df)
+    out = np.asarray(fusion.fit_transform(df))
     assert fusion.named_transformers_["c"].n_seen_ == 6  # the extractor saw 6 rows
     assert np.isfinite(out).all()
     present = np.array([1, 1, 0, 1, 0, 1, 1, 1], dtype=bool)
-    n_block = StandardScaler().fit_transform(df[["num"]])
+    n_block = np.asarray(StandardScaler().fit_transform(df[["num"]]))
     if method == "concat":
         assert_allclose(out[~present, 0], 0.0)  # zero block, others keep values
         assert_allclose(out[:, 1], 3.0 * n_block[:, 0])
@@ -441,7 +441,7 @@ def test_missing_mean_uses_training_mean():
     fusion = FusionTransformer(
         [("c", CountingExtractor(width=2), "cells")], missing="mean", normalize=None
     )
-    out = fusion.fit_transform(df)
+    out = np.asarray(fusion.fit_transform(df))
     present_values = np.array([1.0, 2.0, 4.0, 6.0, 7.0, 8.0])
     expected = [present_values.mean(), (present_values**2).mean()]
     assert_allclose(out[2], expected)
@@ -457,7 +457,7 @@ def test_missing_at_transform_time():
     with pytest.raises(ValueError, match="Row 0 has a missing value"):
         fusion.transform(test)
     fusion.set_params(missing="zero")
-    assert_allclose(fusion.transform(test)[0], 0.0)
+    assert_allclose(np.asarray(fusion.transform(test))[0], 0.0)
 
 
 def test_all_missing_column_raises():
@@ -484,7 +484,7 @@ def test_nan_rows_from_extractor_are_missing_cells():
     specs = [("v", FailingRowsExtractor(), "v"), ("n", "passthrough", ["n"])]
     with pytest.raises(ValueError, match="could not process row 1"):
         FusionTransformer(specs).fit(df)
-    out = FusionTransformer(specs, missing="zero").fit_transform(df)
+    out = np.asarray(FusionTransformer(specs, missing="zero").fit_transform(df))
     assert_allclose(out[1, :2], 0.0)
     assert np.isfinite(out).all()
 
@@ -509,7 +509,7 @@ def test_missing_in_numeric_block():
     out = FusionTransformer(
         [("b", "passthrough", [0, 1])], missing="zero"
     ).fit_transform(X)
-    assert_allclose(out[3], 0.0)
+    assert_allclose(np.asarray(out)[3], 0.0)
 
 
 # --------------------------------------------------------------------------

@@ -159,7 +159,7 @@ def test_contract(config, digits, keras, tmp_path, request):
     else:
         est = _make(config, keras)
         assert est.fit(digits) is est
-    Z = est.transform(digits)
+    Z = np.asarray(est.transform(digits))
     assert Z.dtype == np.float32 and Z.shape == (len(digits), est.n_features_out_)
     assert np.isfinite(Z).all()
     names = est.get_feature_names_out()
@@ -215,14 +215,15 @@ def test_pixels_colour_mode_follows_the_first_image(digits):
     colour[:, :, 0] = 255 - colour[:, :, 0]
     est = ImageFeatureExtractor("pixels", input_size=10).fit([colour, digits[1]])
     assert est.n_channels_ == 3 and est.n_features_out_ == 300
-    Z = est.transform([colour, digits[1]])
+    Z = np.asarray(est.transform([colour, digits[1]]))
     grey_as_rgb = Z[1].reshape(10, 10, 3)
     np.testing.assert_array_equal(grey_as_rgb[..., 0], grey_as_rgb[..., 1])
 
     est = ImageFeatureExtractor("pixels").fit([digits[1], colour])
     assert est.n_channels_ == 1 and est.n_features_out_ == 784
     luma = np.asarray(Image.fromarray(colour).convert("L"), dtype=np.float32)
-    np.testing.assert_allclose(est.transform([colour])[0], luma.ravel() / 255)
+    Z = np.asarray(est.transform([colour]))
+    np.testing.assert_allclose(Z[0], luma.ravel() / 255)
 
 
 def test_pixels_does_not_import_tensorflow(tmp_path, digits):
@@ -262,7 +263,7 @@ def test_cell_kinds_give_the_same_features(digits, tmp_path):
         image / 255.0,
         np.concatenate([image, np.full((28, 28, 1), 255, np.uint8)], axis=2),  # RGBA
     ]
-    Z = ImageFeatureExtractor("pixels", input_size=12).fit_transform(cells)
+    Z = np.asarray(ImageFeatureExtractor("pixels", input_size=12).fit_transform(cells))
     for row in Z[1:]:
         np.testing.assert_allclose(row, Z[0], atol=1 / 255 + 1e-6)
 
@@ -334,7 +335,7 @@ def test_verbose_progress_bar(digits, capsys):
 
 
 def test_mobilenet_v2_random_weights(mobilenet, digits):
-    Z = mobilenet.transform(digits)
+    Z = np.asarray(mobilenet.transform(digits))
     assert Z.shape == (len(digits), 1280) and Z.dtype == np.float32
     assert mobilenet.backbone_name_ == "mobilenet_v2"
     assert mobilenet.input_size_ == (32, 32) and mobilenet.n_channels_ == 3
@@ -553,6 +554,7 @@ def test_backbone_probe_refuses_images_smaller_than_a_convolution(
         extractor.fit(digits)
     # the same model at a size it can process works, 2-D and finite
     features = ImageFeatureExtractor(any_size, input_size=3).fit_transform(digits)
+    features = np.asarray(features)
     assert features.shape == (len(digits), filters) and np.isfinite(features).all()
 
 
@@ -671,7 +673,7 @@ def test_on_error_warn_gives_nan_rows(bad_cells, digits, backbone, keras):
     est = ImageFeatureExtractor(model, on_error="warn", batch_size=3).fit(bad_cells)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        Z = est.transform(bad_cells)
+        Z = np.asarray(est.transform(bad_cells))
     messages = [str(w.message) for w in caught if w.category is CellLoadWarning]
     assert len(messages) == 3
     assert messages[0].startswith("sample 2 (path '") and "not found" in messages[0]
@@ -713,7 +715,7 @@ def test_memory_is_bounded_by_batch_size(tmp_path):
         cells = (str(path) for _ in range(n_images))  # generator-backed input
         tracemalloc.start()
         try:
-            out = est.transform(cells)
+            out = np.asarray(est.transform(cells))
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
@@ -779,6 +781,7 @@ def test_exif_orientation_on_by_default_and_off_by_parameter(tmp_path):
     as_stored = ImageFeatureExtractor("pixels", exif_transpose=False).fit_transform(
         [path]
     )
+    turned, as_stored, expected = map(np.asarray, (turned, as_stored, expected))
     assert np.abs(turned - expected).mean() < 0.02
     assert np.abs(as_stored - expected).mean() > 0.5
     np.testing.assert_array_equal(

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 from _data_free_checks import DATA_FREE_CHECKS
-from sklearn import config_context
+from sklearn import config_context, get_config
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import (
@@ -167,7 +167,7 @@ def test_contract(config):
     Z = est.transform(CORPUS)
     assert sp.issparse(Z) == (config in SPARSE_CONFIGS)
     assert Z.ndim == 2 and Z.shape == (len(CORPUS), est.n_features_out_)
-    assert Z.dtype.kind == "f"
+    assert _dense(Z).dtype.kind == "f"
     assert np.isfinite(_dense(Z)).all()
     names = est.get_feature_names_out()
     assert names.dtype == object and len(names) == est.n_features_out_
@@ -311,7 +311,10 @@ def test_feature_names():
 def test_svd_is_a_dense_block_and_reproducible():
     a = TextFeatureExtractor(n_components=3, random_state=0).fit_transform(CORPUS)
     b = TextFeatureExtractor(n_components=3, random_state=0).fit_transform(CORPUS)
-    assert isinstance(a, np.ndarray) and a.shape == (len(CORPUS), 3)
+    # dense: an ndarray, or a DataFrame where the global setting asks for one
+    pandas = get_config()["transform_output"] == "pandas"
+    assert isinstance(a, pd.DataFrame if pandas else np.ndarray)
+    assert a.shape == (len(CORPUS), 3)
     np.testing.assert_array_equal(a, b)
 
 
@@ -391,7 +394,7 @@ def test_on_error_warn_gives_nan_rows(config):
     with pytest.warns(CellLoadWarning):
         all_bad = est.transform([None, 1.0])
     assert sp.issparse(all_bad) == (config in SPARSE_CONFIGS)
-    assert all_bad.dtype == Z.dtype
+    assert _dense(all_bad).dtype == Z.dtype
     all_bad = _dense(all_bad)
     assert all_bad.shape == (2, est.n_features_out_) and np.isnan(all_bad).all()
 
@@ -455,14 +458,15 @@ def test_callable_embedding():
     Z = est.fit_transform(CORPUS)
     assert est.vectorizer_ is None
     np.testing.assert_array_equal(Z, letter_stats(CORPUS))
-    assert Z.dtype == np.float32  # kept as the model returns it
+    assert _dense(Z).dtype == np.float32  # kept as the model returns it
     # an integer embedding becomes float64
     ints = TextFeatureExtractor(CharHistogram()).fit_transform(CORPUS)
-    assert ints.dtype == np.float64
+    assert _dense(ints).dtype == np.float64
     # the callable object's own parameter is preserved by clone and pickle
     est = TextFeatureExtractor(CharHistogram("xyz")).fit(CORPUS)
     assert clone(est).method.letters == "xyz"
-    assert pickle.loads(pickle.dumps(est)).transform(["zzz"]).tolist() == [[0, 0, 3]]
+    restored = pickle.loads(pickle.dumps(est))
+    assert _dense(restored.transform(["zzz"])).tolist() == [[0, 0, 3]]
 
 
 def test_callable_must_be_module_level_to_pickle():
