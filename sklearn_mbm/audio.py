@@ -8,12 +8,10 @@ reproduces librosa) and pools each clip's frames into fixed-length statistics.
 """
 
 import numbers
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import librosa
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
@@ -29,14 +27,8 @@ from sklearn_mbm._audio_features import (
     pool_segments,
     time_segments,
 )
-from sklearn_mbm._io import (
-    ON_ERROR_OPTIONS,
-    CellLoadWarning,
-    as_cells,
-    load_audio_cell,
-    sample_index,
-    thread_count,
-)
+from sklearn_mbm._base_extractor import _BaseExtractor, substitute, try_load
+from sklearn_mbm._io import load_audio_cell, sample_index, thread_count
 
 __all__ = ["AudioFeatureExtractor"]
 
@@ -65,7 +57,8 @@ def _as_option_tuple(value, options, name):
     return values
 
 
-class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
+@substitute("on_error", "verbose")
+class AudioFeatureExtractor(_BaseExtractor):
     """Turn a column of audio cells into fixed-length clip features.
 
     Each clip is loaded, downmixed to mono and resampled to ``sr``; it is cut
@@ -132,15 +125,9 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
         Threads that read and resample files, and run the FFTs. ``None``
         means 1, ``-1`` all cores (joblib's convention).
 
-    on_error : {"raise", "warn"}, default="raise"
-        What to do with a cell that cannot be loaded (missing, unreadable,
-        invalid): raise a ``ValueError``, ``TypeError`` or
-        ``FileNotFoundError`` naming the sample index (and path), or emit a
-        :class:`~sklearn_mbm.exceptions.CellLoadWarning` and give that sample a row of
-        NaN.
+    {on_error}
 
-    verbose : bool, default=False
-        Show a tqdm progress bar over clips in ``transform``.
+    {verbose}
 
     Attributes
     ----------
@@ -228,6 +215,7 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
+        **_BaseExtractor._parameter_constraints,
         "sr": [Interval(numbers.Real, 0, None, closed="neither")],
         "n_mfcc": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_mels": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -238,7 +226,6 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
         "n_segments": [Interval(numbers.Integral, 1, None, closed="left")],
         "input_sr": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "n_jobs": [numbers.Integral, None],
-        "on_error": [StrOptions(set(ON_ERROR_OPTIONS))],
         "verbose": ["verbose"],
     }
 
@@ -270,27 +257,12 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
         self.on_error = on_error
         self.verbose = verbose
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Check the parameters and the input; no audio is read.
+    def _fit(self, cells):
+        """Fix the frame sizes and the output layout; no audio is read.
 
         The features are fixed functions of each clip, so fitting learns
         nothing from the data.
-
-        Parameters
-        ----------
-        X : sequence of audio cells
-            A list, pandas Series, 1-D object array or one-column DataFrame of
-            cells (see the class docstring).
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : AudioFeatureExtractor
-            The fitted extractor.
         """
-        as_cells(X, estimator_name=type(self).__name__)
         features = _as_option_tuple(self.features, FEATURE_FAMILIES, "features")
         stats = _as_option_tuple(self.stats, STATISTICS, "stats")
         uses_mfcc = bool({"mfcc", "delta", "delta2"} & set(features))
@@ -316,25 +288,9 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
         self._features = features
         self._stats = stats
         self.n_features_out_ = len(self._feature_names())
-        return self
 
-    def transform(self, X):
-        """Compute the pooled features of each clip.
-
-        Parameters
-        ----------
-        X : sequence of audio cells
-            A list, pandas Series, 1-D object array or one-column DataFrame of
-            cells (see the class docstring).
-
-        Returns
-        -------
-        features : ndarray of shape (n_samples, n_features_out), dtype float32
-            One row per clip; a row of NaN for a cell that could not be
-            loaded when ``on_error="warn"``.
-        """
-        check_is_fitted(self)
-        cells = as_cells(X, estimator_name=type(self).__name__)
+    def _transform(self, cells):
+        """Pooled features of each clip; a NaN row for each bad cell."""
         n_threads = thread_count(self.n_jobs)
         window = librosa.filters.get_window("hann", self.n_fft_, fftbins=True)
         mel_basis = librosa.filters.mel(
@@ -344,12 +300,13 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
         output = np.full((len(cells), len(order)), np.nan, dtype=np.float32)
 
         def load(index):
-            try:
-                return load_audio_cell(
-                    cells[index], sample_index(cells, index), self.sr, self.input_sr
-                ), None
-            except (ValueError, TypeError, FileNotFoundError) as exc:
-                return None, exc
+            return try_load(
+                load_audio_cell,
+                cells[index],
+                sample_index(cells, index),
+                self.sr,
+                self.input_sr,
+            )
 
         pool = ThreadPoolExecutor(n_threads) if n_threads > 1 else None
         progress = tqdm(
@@ -387,10 +344,8 @@ class AudioFeatureExtractor(TransformerMixin, BaseEstimator):
                         n_frames += count_frames(
                             waveform.shape[0], self.n_fft_, self.hop_length_
                         )
-                    elif self.on_error == "raise":
-                        raise error
-                    else:  # warn in the main thread, in sample order
-                        warnings.warn(str(error), CellLoadWarning, stacklevel=2)
+                    else:  # raise or warn in the main thread, in sample order
+                        self._bad_cell(cells[index], sample_index(cells, index), error)
                 if n_frames >= _FRAME_BATCH:
                     n_frames = flush()
                 progress.update(len(indices))

@@ -4,24 +4,20 @@ import numbers
 import os
 import re
 import sys
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_mbm._io import (
-    ON_ERROR_OPTIONS,
-    CellLoadWarning,
-    as_cells,
-    is_missing,
-    load_image_cell,
-    sample_index,
-    thread_count,
+from sklearn_mbm._base_extractor import (
+    CELL_ERRORS,
+    _BaseExtractor,
+    substitute,
+    try_load,
 )
+from sklearn_mbm._io import is_missing, load_image_cell, sample_index, thread_count
 
 __all__ = ["ImageFeatureExtractor"]
 
@@ -55,7 +51,8 @@ _DEFAULT_NATIVE_SIZE = 224
 _MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 
 
-class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
+@substitute("on_error", "verbose")
+class ImageFeatureExtractor(_BaseExtractor):
     """Turn image cells into a feature matrix with a Keras network or raw pixels.
 
     Each image is decoded, converted to RGB (or grey), resized to
@@ -122,15 +119,8 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
         Threads that decode and resize images. ``None`` means 1 (still one
         batch ahead of the network), also inside a joblib or Dask worker;
         ``-1`` means all CPUs.
-    on_error : {"raise", "warn"}, default="raise"
-        What to do with a bad cell (missing, unreadable, wrong shape, ...):
-        ``"raise"`` an error naming the sample index, the path and what was
-        wrong, or ``"warn"`` with a :class:`~sklearn_mbm.exceptions.CellLoadWarning`
-        and give that sample a row of NaN (so that
-        :class:`~sklearn_mbm.FusionTransformer`'s ``missing`` policy, or an
-        imputer, can handle it).
-    verbose : bool, default=False
-        Show a progress bar (tqdm) during ``transform``.
+    {on_error}
+    {verbose}
 
     Attributes
     ----------
@@ -221,6 +211,7 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
+        **_BaseExtractor._parameter_constraints,
         "backbone": [str, os.PathLike, HasMethods(["predict_on_batch", "get_config"])],
         "weights": [str, os.PathLike, None],
         "input_size": [Interval(numbers.Integral, 1, None, closed="left"), tuple, None],
@@ -228,7 +219,6 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
         "exif_transpose": ["boolean"],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_jobs": [numbers.Integral, None],
-        "on_error": [StrOptions(set(ON_ERROR_OPTIONS))],
         "verbose": ["verbose"],
     }
 
@@ -255,56 +245,17 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
         self.on_error = on_error
         self.verbose = verbose
 
-    # ------------------------------------------------------------------
-    # fit
-    # ------------------------------------------------------------------
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def _fit(self, cells):
         """Build the backbone (once) and fix the image size and colour mode.
 
-        Parameters
-        ----------
-        X : sequence of image cells
-            A list, pandas Series, one-column DataFrame, 1-D object array or
-            numeric stack ``(n, H, W[, C])`` of image cells. Only
-            ``"pixels"`` reads an image (the first valid one).
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : ImageFeatureExtractor
-            The fitted extractor.
+        Only ``"pixels"`` reads an image (the first valid one).
         """
-        cells = as_cells(X, estimator_name=type(self).__name__)
         input_size = _check_input_size(self.input_size)
         self._predict_fn = None
         if isinstance(self.backbone, str) and self.backbone == PIXELS:
             self._fit_pixels(cells, input_size)
         else:
             self._fit_keras(input_size)
-        return self
-
-    def fit_transform(self, X, y=None):
-        """Fit to the cells, then extract their features (reading ``X`` once).
-
-        Parameters
-        ----------
-        X : sequence of image cells
-            As for :meth:`fit`; a generator works too (it is read once).
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        features : ndarray of shape (n_samples, n_features_out), dtype float32
-            As :meth:`transform` returns.
-        """
-        cells = as_cells(X, estimator_name=type(self).__name__)
-        # _extract, not transform: the set_output wrapper of this method must
-        # see the caller's X (its DataFrame index), not an already-wrapped output
-        return self.fit(cells)._extract(cells)
 
     def _fit_pixels(self, cells, input_size):
         if self.weights not in ("imagenet", None):
@@ -330,7 +281,7 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
                     mode=None,
                     exif_transpose=self.exif_transpose,
                 )
-            except (ValueError, TypeError, FileNotFoundError):
+            except CELL_ERRORS:
                 if self.on_error == "raise":
                     raise
         raise ValueError(
@@ -430,36 +381,12 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
         if self.weights not in ("imagenet", None):
             raise ValueError(_weights_not_used_message(self.weights, what))
 
-    # ------------------------------------------------------------------
-    # transform
-    # ------------------------------------------------------------------
-
-    def transform(self, X):
-        """Extract one row of features per image.
-
-        Parameters
-        ----------
-        X : sequence of image cells
-            A list, pandas Series, one-column DataFrame, 1-D object array or
-            numeric stack ``(n, H, W[, C])`` of image cells (see Notes).
-
-        Returns
-        -------
-        features : ndarray of shape (n_samples, n_features_out), dtype float32
-            One row per cell, in input order; a row of NaN for each bad cell
-            when ``on_error="warn"``.
-        """
-        check_is_fitted(self)
-        cells = as_cells(X, estimator_name=type(self).__name__)
-        return self._extract(cells)
-
-    def _extract(self, cells):
+    def _transform(self, cells):
         from tqdm.auto import tqdm
 
         n_samples = len(cells)
         height, width = self.input_size_
         channels = self.n_channels_
-        raise_errors = self.on_error == "raise"
         batch_size = min(self.batch_size, n_samples)
         out = np.empty((n_samples, self.n_features_out_), dtype=np.float32)
         # Two buffers: the threads fill one while the network reads the other.
@@ -470,18 +397,11 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
 
         def load_into(buffer, row, index):
             """Decode cell ``index`` into ``buffer[row]``; return an error or None."""
-            cell = cells[index]
-            index = sample_index(cells, index)
-            try:
-                buffer[row] = self._network_input(cell, index)
-            except (ValueError, TypeError, FileNotFoundError) as exc:
-                if raise_errors:
-                    raise
-                buffer[row] = 0.0  # a blank image keeps the batch shape
-                if is_missing(cell):
-                    return f"sample {index} is missing (None or NaN)."
-                return str(exc)
-            return None
+            image, error = try_load(
+                self._network_input, cells[index], sample_index(cells, index)
+            )
+            buffer[row] = 0.0 if error is not None else image  # a blank keeps shape
+            return error
 
         starts = range(0, n_samples, batch_size)
         n_workers = max(1, thread_count(self.n_jobs))
@@ -507,19 +427,17 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
         try:
             for batch in range(len(starts)):
                 start, stop, buffer, futures = pending
-                # result() re-raises a worker's error, the first bad cell first
                 errors = [future.result() for future in futures]
+                bad = [row for row, error in enumerate(errors) if error is not None]
+                for row in bad:  # raise or warn in sample order
+                    index = start + row
+                    self._bad_cell(
+                        cells[index], sample_index(cells, index), errors[row]
+                    )
                 # Decode the next batch into the other buffer during the network.
                 pending = submit(batch + 1) if batch + 1 < len(starts) else None
                 out[start:stop] = self._features(buffer[: stop - start])
-                for row, error in enumerate(errors):
-                    if error is not None:
-                        out[start + row] = np.nan
-                        warnings.warn(
-                            f"{error} Its row of features is NaN.",
-                            CellLoadWarning,
-                            stacklevel=4,  # the caller of transform
-                        )
+                out[[start + row for row in bad]] = np.nan
                 progress.update(stop - start)
         except BaseException:
             if pending is not None:

@@ -7,11 +7,9 @@ every cell, and reports bad cells by sample index like the other extractors.
 """
 
 import numbers
-import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import (
     CountVectorizer,
@@ -23,10 +21,8 @@ from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils._set_output import _get_container_adapter, _get_output_config
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_mbm._base_extractor import _BaseExtractor, substitute
 from sklearn_mbm._io import (
-    ON_ERROR_OPTIONS,
-    CellLoadWarning,
-    as_cells,
     cell_error_message,
     is_missing,
     missing_cell_error,
@@ -43,7 +39,8 @@ def _method_name(method):
     return getattr(method, "__qualname__", None) or type(method).__name__
 
 
-class TextFeatureExtractor(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+@substitute("on_error")
+class TextFeatureExtractor(_BaseExtractor, auto_wrap_output_keys=None):
     """Turn a column of text cells into numeric features.
 
     Bag-of-words features (tf-idf, counts or feature hashing) come from
@@ -132,12 +129,10 @@ class TextFeatureExtractor(TransformerMixin, BaseEstimator, auto_wrap_output_key
         Seed of the randomized SVD (``n_components``). Set it for reproducible
         features.
 
-    on_error : {"raise", "warn"}, default="raise"
-        What to do with a bad cell (``None``/NaN, or not a ``str``):
-        ``"raise"`` an error naming the sample index, or ``"warn"`` with a
-        :class:`~sklearn_mbm.exceptions.CellLoadWarning` and give that sample a row of
-        NaN. Bad cells are left out of ``fit``. With sparse output the NaN row
-        is stored explicitly (``n_features_out_`` stored values per bad row,
+    {on_error}
+        A text cell is bad when it is ``None``/NaN or not a ``str``. Bad
+        cells are left out of ``fit``. With sparse output the NaN row is
+        stored explicitly (``n_features_out_`` stored values per bad row,
         which is large with ``"hashing"``); downstream estimators must handle
         or drop NaN rows.
 
@@ -192,6 +187,7 @@ class TextFeatureExtractor(TransformerMixin, BaseEstimator, auto_wrap_output_key
     """
 
     _parameter_constraints: dict = {
+        **_BaseExtractor._parameter_constraints,
         "method": [StrOptions(set(_METHODS)), callable],
         "max_features": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "ngram_range": [tuple],
@@ -218,8 +214,10 @@ class TextFeatureExtractor(TransformerMixin, BaseEstimator, auto_wrap_output_key
             Interval(numbers.Integral, 1, np.iinfo(np.int32).max, closed="left")
         ],
         "random_state": ["random_state"],
-        "on_error": [StrOptions(set(ON_ERROR_OPTIONS))],
     }
+
+    # a callable method may hold estimators of its own: let them validate
+    _prefer_skip_nested_validation = False
 
     def __init__(
         self,
@@ -268,13 +266,12 @@ class TextFeatureExtractor(TransformerMixin, BaseEstimator, auto_wrap_output_key
     # cells
     # ------------------------------------------------------------------
 
-    def _check_cells(self, X):
+    def _check_cells(self, cells):
         """Return ``(texts, good, n_samples)``: valid texts, their rows, the count.
 
         Raises on the first bad cell with ``on_error="raise"``; otherwise warns
         once per bad cell and leaves it out of ``good``.
         """
-        cells = as_cells(X, estimator_name=type(self).__name__)
         texts, good = [], []
         for position, cell in enumerate(cells):
             if isinstance(cell, str):
@@ -284,7 +281,6 @@ class TextFeatureExtractor(TransformerMixin, BaseEstimator, auto_wrap_output_key
             index = sample_index(cells, position)
             if is_missing(cell):
                 error = missing_cell_error(index)
-                warning = f"sample {index} is missing (None or NaN); its row is NaN."
             else:
                 error = TypeError(
                     cell_error_message(
@@ -293,10 +289,7 @@ class TextFeatureExtractor(TransformerMixin, BaseEstimator, auto_wrap_output_key
                         f"a text cell must be a str, got {type(cell).__name__}.",
                     )
                 )
-                warning = f"{error} Its row is NaN."
-            if self.on_error == "raise":
-                raise error
-            warnings.warn(warning, CellLoadWarning, stacklevel=3)
+            self._bad_cell(cell, index, error)
         return texts, np.asarray(good, dtype=np.intp), len(cells)
 
     # ------------------------------------------------------------------
@@ -401,7 +394,7 @@ class TextFeatureExtractor(TransformerMixin, BaseEstimator, auto_wrap_output_key
             self._sklearn_output_config = config
         return self
 
-    def _wrap_output(self, block, X):
+    def _output(self, block, X):
         """Wrap dense features as set_output (or the global setting) asks."""
         # fit_transform and transform share the "transform" output setting
         container = _get_output_config("transform", self)["dense"]
@@ -456,46 +449,16 @@ class TextFeatureExtractor(TransformerMixin, BaseEstimator, auto_wrap_output_key
     # estimator API
     # ------------------------------------------------------------------
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None):
-        """Fit the vectorizer (and the SVD) on text cells.
+    def _fit(self, cells):
+        """Fit the vectorizer (and the SVD) on the valid texts."""
+        self._fit_features_of(cells)
 
-        Parameters
-        ----------
-        X : list of str, pandas Series, 1-D object array or one-column DataFrame
-            The text cells.
-        y : None
-            Ignored.
+    def _fit_transform(self, cells):
+        block, good, n_samples = self._fit_features_of(cells)
+        return self._with_nan_rows(block, good, n_samples)
 
-        Returns
-        -------
-        self : TextFeatureExtractor
-            The fitted extractor.
-        """
-        self._fit(X)
-        return self
-
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit_transform(self, X, y=None):
-        """Fit on text cells and return their features (computed once).
-
-        Parameters
-        ----------
-        X : list of str, pandas Series, 1-D object array or one-column DataFrame
-            The text cells.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        features : sparse matrix or ndarray of shape (n_samples, n_features_out)
-            See the class Notes for when the output is sparse.
-        """
-        block, good, n_samples = self._fit(X)
-        return self._wrap_output(self._with_nan_rows(block, good, n_samples), X)
-
-    def _fit(self, X):
-        texts, good, n_samples = self._check_cells(X)
+    def _fit_features_of(self, cells):
+        texts, good, n_samples = self._check_cells(cells)
         if not texts:
             raise ValueError(
                 f"{type(self).__name__} cannot fit: all {n_samples} cells are "
@@ -525,28 +488,15 @@ class TextFeatureExtractor(TransformerMixin, BaseEstimator, auto_wrap_output_key
         self._output_dtype = features.dtype
         return features, good, n_samples
 
-    def transform(self, X):
-        """Return the features of text cells.
-
-        Parameters
-        ----------
-        X : list of str, pandas Series, 1-D object array or one-column DataFrame
-            The text cells.
-
-        Returns
-        -------
-        features : sparse matrix or ndarray of shape (n_samples, n_features_out)
-            See the class Notes for when the output is sparse.
-        """
-        check_is_fitted(self)
-        texts, good, n_samples = self._check_cells(X)
+    def _transform(self, cells):
+        texts, good, n_samples = self._check_cells(cells)
         if not texts:
             features = self._empty_block()
         else:
             features = self._features(texts, self._n_raw_features)
             if self.svd_ is not None:
                 features = self.svd_.transform(features)
-        return self._wrap_output(self._with_nan_rows(features, good, n_samples), X)
+        return self._with_nan_rows(features, good, n_samples)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output features.

@@ -714,3 +714,19 @@ def test_bad_cell_messages_name_the_index_label(tmp_path, frame):
         FileNotFoundError, match=r"sample 'z' \(position 1\) \(path '.*gone\.wav'\)"
     ):
         AudioFeatureExtractor(n_jobs=2).fit_transform(X.iloc[[0, 2]])
+
+
+def test_bad_cell_warning_points_at_the_callers_line():
+    # one rule for every extractor: the warning names the user's line, through
+    # fit_transform, transform and a Pipeline alike
+    est = AudioFeatureExtractor(on_error="warn")
+    cells = [FILES[0], None]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit_transform(cells)
+        est.transform(cells)
+        make_pipeline(clone(est)).fit_transform(cells)
+    found = [w for w in caught if w.category is CellLoadWarning]
+    assert len(found) == 3
+    assert {w.filename for w in found} == {__file__}
+    assert all(str(w.message).endswith(" Its row of features is NaN.") for w in found)
