@@ -364,9 +364,13 @@ def test_application_pooling_max(digits, keras):
 
 
 def test_application_names(keras):
-    from sklearn_mbm.image import _applications, _find_application, _native_size
+    from sklearn_mbm._keras_applications import (
+        applications,
+        find_application,
+        native_size,
+    )
 
-    snake = {name for _, name in _applications(keras).values()}
+    snake = {name for _, name in applications(keras).values()}
     for expected in [
         "mobilenet_v2",
         "efficientnet_b0",
@@ -382,13 +386,13 @@ def test_application_names(keras):
         "xception",
     ]:
         assert expected in snake
-        function, name, preprocess = _find_application(keras, expected)
+        function, name, preprocess = find_application(keras, expected)
         assert name == expected and callable(function) and callable(preprocess)
     for spelling in ["MobileNetV2", "mobilenetv2", "MOBILENET_V2"]:
-        assert _find_application(keras, spelling)[1] == "mobilenet_v2"
-    assert _native_size("inception_v3") == 299
-    assert _native_size("efficientnet_b3") == 300
-    assert _native_size("resnet50") == 224
+        assert find_application(keras, spelling)[1] == "mobilenet_v2"
+    assert native_size("inception_v3") == 299
+    assert native_size("efficientnet_b3") == 300
+    assert native_size("resnet50") == 224
 
 
 def test_local_weights_file(mobilenet, digits, tmp_path):
