@@ -231,6 +231,7 @@ class AudioFeatureExtractor(_BaseExtractor):
 
     def __init__(
         self,
+        *,
         sr=16000,
         n_mfcc=20,
         n_mels=40,

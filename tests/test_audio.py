@@ -730,3 +730,10 @@ def test_bad_cell_warning_points_at_the_callers_line():
     assert len(found) == 3
     assert {w.filename for w in found} == {__file__}
     assert all(str(w.message).endswith(" Its row of features is NaN.") for w in found)
+
+
+def test_parameters_are_keyword_only():
+    # as scikit-learn's estimators: AudioFeatureExtractor(*, sr=..., ...)
+    with pytest.raises(TypeError, match="positional"):
+        AudioFeatureExtractor(8000)
+    assert AudioFeatureExtractor(sr=8000).sr == 8000

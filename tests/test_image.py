@@ -1,6 +1,7 @@
 """Tests of sklearn_mbm.image.ImageFeatureExtractor."""
 
 import gzip
+import inspect
 import io
 import os
 import pickle
@@ -828,3 +829,9 @@ def test_bad_cell_warning_points_at_the_callers_line(digits):
     assert len(found) == 3
     assert {w.filename for w in found} == {__file__}
     assert all(str(w.message).endswith(" Its row of features is NaN.") for w in found)
+
+
+def test_parameters_after_the_first_are_keyword_only():
+    first, *rest = inspect.signature(ImageFeatureExtractor).parameters.values()
+    assert first.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in rest)
