@@ -323,6 +323,21 @@ def test_on_error_warn_gives_nan_rows(kind, presets, images, clips):
     np.testing.assert_allclose(Z[[0, 3, 4]], good, atol=1e-5)
 
 
+@pytest.mark.parametrize("kind", ["text", "image", "audio"])
+def test_bad_cell_warning_points_at_the_callers_line(kind, presets, images, clips):
+    # the feature extractors' rule: one wording, the user's line
+    cells = [*_data(kind, images, clips)[:1], None]
+    est = _make(kind, presets).set_params(on_error="warn")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit_transform(cells)
+        est.transform(cells)
+    found = [w for w in caught if w.category is CellLoadWarning]
+    assert len(found) == 2
+    assert {w.filename for w in found} == {__file__}
+    assert all(str(w.message).endswith(" Its row of features is NaN.") for w in found)
+
+
 # --------------------------------------------------------------------------
 # presets: offline, changes, missing extra
 # --------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import numbers
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from sklearn_mbm._base_extractor import substitute
 from sklearn_mbm._io import load_audio_cell
 from sklearn_mbm.pretrained._base import _BaseEmbedder
 from sklearn_mbm.pretrained._hub import predict_function
@@ -13,6 +14,7 @@ from sklearn_mbm.pretrained._hub import predict_function
 __all__ = ["AudioEmbedder"]
 
 
+@substitute("on_error", "verbose")
 class AudioEmbedder(_BaseEmbedder):
     """Embed audio cells with a pretrained KerasHub audio encoder (Whisper).
 
@@ -46,12 +48,8 @@ class AudioEmbedder(_BaseEmbedder):
     n_jobs : int or None, default=None
         Threads that read and resample clips while the encoder runs.
         ``None`` means 1.
-    on_error : {"raise", "warn"}, default="raise"
-        A bad cell: ``"raise"`` the package's error naming the sample and
-        path, or ``"warn"`` with a
-        :class:`~sklearn_mbm.exceptions.CellLoadWarning` and a row of NaN.
-    verbose : bool, default=False
-        Show a progress bar (tqdm) during ``transform``.
+    {on_error}
+    {verbose}
 
     Attributes
     ----------

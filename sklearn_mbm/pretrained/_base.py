@@ -5,34 +5,26 @@ it loads from the preset (:meth:`_load_parts`) and how a batch of loaded
 cells becomes network inputs and rows (``_prepare_batch``,
 ``_run_batch``); the base owns the rest: input
 cells, ``on_error`` and the bad-cell warning, batches loaded one ahead of
-the network, the progress bar and pickling. Cell handling lives in its own
-methods so that a package-wide extractor base can take it over.
+the network, the progress bar and pickling. Input cells, ``on_error`` and
+the bad-cell rule come from :class:`~sklearn_mbm._base_extractor._BaseExtractor`,
+which the feature extractors share.
 """
 
 import numbers
 import os
 import re
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_mbm._io import (
-    ON_ERROR_OPTIONS,
-    CellLoadWarning,
-    as_cells,
-    is_missing,
-    thread_count,
-)
+from sklearn_mbm._base_extractor import _BaseExtractor, try_load
+from sklearn_mbm._io import sample_index, thread_count
 from sklearn_mbm.pretrained._hub import load_preset, preset_fingerprint
 
-_CELL_ERRORS = (ValueError, TypeError, FileNotFoundError)
 
-
-class _BaseEmbedder(TransformerMixin, BaseEstimator):
+class _BaseEmbedder(_BaseExtractor):
     """Shared machinery of TextEmbedder, ImageEmbedder and AudioEmbedder.
 
     Subclasses set ``_kind`` and ``_unit``, extend ``_parameter_constraints``
@@ -44,87 +36,28 @@ class _BaseEmbedder(TransformerMixin, BaseEstimator):
     _unit = "cell"  # progress bar unit
 
     _parameter_constraints: dict = {
+        **_BaseExtractor._parameter_constraints,
         "preset": [str, os.PathLike],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_jobs": [numbers.Integral, None],
-        "on_error": [StrOptions(set(ON_ERROR_OPTIONS))],
         "verbose": ["verbose"],
     }
 
-    # ------------------------------------------------------------------
-    # fit
-    # ------------------------------------------------------------------
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def _fit(self, cells):
         """Load the preset (once per process) and fix the output width.
 
         No cell is read: the embeddings are fixed functions of each cell.
-
-        Parameters
-        ----------
-        X : sequence of cells
-            A list, pandas Series, one-column DataFrame or 1-D object array.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            The fitted embedder.
         """
-        as_cells(X, estimator_name=type(self).__name__)
         self.preset_fingerprint_ = preset_fingerprint(self.preset)
         parts = self._parts()
         self.backbone_family_ = _family(parts["backbone"])
         self._configure(parts)
-        return self
-
-    def fit_transform(self, X, y=None):
-        """Fit, then embed the cells (reading ``X`` once).
-
-        Parameters
-        ----------
-        X : sequence of cells
-            As for :meth:`fit`.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        embeddings : ndarray of shape (n_samples, n_features_out), dtype float32
-            As :meth:`transform` returns.
-        """
-        cells = as_cells(X, estimator_name=type(self).__name__)
-        return self.fit(cells)._embed_cells(cells)
 
     def _parts(self):
         """The preset's loaded parts (backbone, tokenizer, converter, ...)."""
         return load_preset(self.preset, self._kind, type(self)._load_parts)
 
-    # ------------------------------------------------------------------
-    # transform
-    # ------------------------------------------------------------------
-
-    def transform(self, X):
-        """Embed each cell into one row.
-
-        Parameters
-        ----------
-        X : sequence of cells
-            A list, pandas Series, one-column DataFrame or 1-D object array.
-
-        Returns
-        -------
-        embeddings : ndarray of shape (n_samples, n_features_out), dtype float32
-            One row per cell, in input order; a row of NaN for each bad cell
-            when ``on_error="warn"``.
-        """
-        check_is_fitted(self)
-        cells = as_cells(X, estimator_name=type(self).__name__)
-        return self._embed_cells(cells)
-
-    def _embed_cells(self, cells):
+    def _transform(self, cells):
         from tqdm.auto import tqdm
 
         self._check_preset_unchanged()
@@ -150,7 +83,10 @@ class _BaseEmbedder(TransformerMixin, BaseEstimator):
 
         def submit(start):
             indices = range(start, min(start + self.batch_size, n_samples))
-            futures = [pool.submit(self._try_load_cell, cells[i], i) for i in indices]
+            futures = [
+                pool.submit(try_load, self._load_cell, cells[i], sample_index(cells, i))
+                for i in indices
+            ]
             return indices, futures, preparer.submit(prepare, futures)
 
         pending = submit(0)
@@ -176,41 +112,15 @@ class _BaseEmbedder(TransformerMixin, BaseEstimator):
             progress.close()
         return out
 
-    # ------------------------------------------------------------------
-    # cells: loading, on_error and the bad-cell warning
-    # ------------------------------------------------------------------
-
-    def _try_load_cell(self, cell, index):
-        """``(value, None)`` for a good cell, ``(None, error)`` for a bad one."""
-        try:
-            return self._load_cell(cell, index), None
-        except _CELL_ERRORS as exc:
-            return None, exc
-
     def _good_cells(self, cells, indices, loaded):
-        """Rows and values of the good cells; raise or warn for the bad ones.
-
-        Errors are raised (``on_error="raise"``) or warned in sample order, in
-        the calling thread, worded as the other extractors word them.
-        """
+        """Rows and values of the good cells; the bad-cell rule for the others."""
         rows, values = [], []
         for index, (value, error) in zip(indices, loaded):
             if error is None:
                 rows.append(index)
                 values.append(value)
-            elif self.on_error == "raise":
-                raise error
             else:
-                message = (
-                    f"sample {index} is missing (None or NaN)."
-                    if is_missing(cells[index])
-                    else str(error)
-                )
-                warnings.warn(
-                    f"{message} Its row of features is NaN.",
-                    CellLoadWarning,
-                    stacklevel=5,  # the caller of transform
-                )
+                self._bad_cell(cells[index], sample_index(cells, index), error)
         return rows, values
 
     # ------------------------------------------------------------------

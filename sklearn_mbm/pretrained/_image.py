@@ -5,6 +5,7 @@ import inspect
 import numpy as np
 from sklearn.utils._param_validation import StrOptions
 
+from sklearn_mbm._base_extractor import substitute
 from sklearn_mbm._io import load_image_cell
 from sklearn_mbm.pretrained._base import _BaseEmbedder
 from sklearn_mbm.pretrained._hub import predict_function
@@ -15,6 +16,7 @@ __all__ = ["ImageEmbedder"]
 _LOADER_TAKES_EXIF = "exif_transpose" in inspect.signature(load_image_cell).parameters
 
 
+@substitute("on_error", "verbose")
 class ImageEmbedder(_BaseEmbedder):
     """Embed image cells with a pretrained KerasHub vision backbone.
 
@@ -46,12 +48,8 @@ class ImageEmbedder(_BaseEmbedder):
     n_jobs : int or None, default=None
         Threads that decode and resize images, one batch ahead of the
         network. ``None`` means 1.
-    on_error : {"raise", "warn"}, default="raise"
-        A bad cell (missing, unreadable, wrong shape): ``"raise"`` the
-        package's error naming the sample and path, or ``"warn"`` with a
-        :class:`~sklearn_mbm.exceptions.CellLoadWarning` and a row of NaN.
-    verbose : bool, default=False
-        Show a progress bar (tqdm) during ``transform``.
+    {on_error}
+    {verbose}
     exif_transpose : bool, default=True
         Turn image files upright by their EXIF orientation, as the image
         extractor does (used once the package's image loader supports it).

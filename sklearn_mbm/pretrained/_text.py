@@ -5,6 +5,7 @@ import numbers
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from sklearn_mbm._base_extractor import substitute
 from sklearn_mbm._io import cell_error_message, is_missing, missing_cell_error
 from sklearn_mbm.pretrained._base import _BaseEmbedder
 from sklearn_mbm.pretrained._hub import predict_function
@@ -25,6 +26,7 @@ def load_text_cell(cell, index):
     )
 
 
+@substitute("on_error", "verbose")
 class TextEmbedder(_BaseEmbedder):
     """Embed a column of texts with a pretrained KerasHub text backbone.
 
@@ -60,13 +62,8 @@ class TextEmbedder(_BaseEmbedder):
     n_jobs : int or None, default=None
         Threads that check and tokenize cells while the network runs.
         ``None`` means 1.
-    on_error : {"raise", "warn"}, default="raise"
-        A cell that is not a str (or is missing): ``"raise"`` an error naming
-        the sample, or ``"warn"`` with a
-        :class:`~sklearn_mbm.exceptions.CellLoadWarning` and give it a row of
-        NaN.
-    verbose : bool, default=False
-        Show a progress bar (tqdm) during ``transform``.
+    {on_error}
+    {verbose}
 
     Attributes
     ----------
