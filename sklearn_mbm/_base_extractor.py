@@ -19,6 +19,7 @@ import sys
 import warnings
 
 import joblib
+import numpy as np
 import sklearn
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
@@ -27,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 from sklearn_mbm._io import ON_ERROR_OPTIONS, as_cells, is_missing
 from sklearn_mbm.exceptions import CellLoadWarning
 
-__all__ = ["CELL_ERRORS", "try_load", "substitute"]
+__all__ = ["CELL_ERRORS", "numbered_names", "substitute", "try_load"]
 
 # What a cell loader raises for a bad cell; anything else is a bug and raises.
 CELL_ERRORS = (ValueError, TypeError, FileNotFoundError)
@@ -106,8 +107,9 @@ class _BaseExtractor(TransformerMixin, BaseEstimator):
     and the pretrained embedders share.
 
     Subclasses extend ``_parameter_constraints`` and write ``_fit(cells)``
-    (set the fitted attributes) and ``_transform(cells)`` (one row per cell,
-    calling :meth:`_bad_cell` for each cell that fails to load); they may
+    (set the fitted attributes), ``_transform(cells)`` (one row per cell,
+    calling :meth:`_bad_cell` for each cell that fails to load) and
+    ``_feature_names()``, and edit the tags (``super()`` first); they may
     write ``_fit_transform(cells)`` to compute the features once, and
     ``_output(features, X)`` to wrap them themselves.
     """
@@ -212,8 +214,39 @@ class _BaseExtractor(TransformerMixin, BaseEstimator):
             stacklevel=_user_stacklevel(),
         )
 
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output features, formed as the class docstring says.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored (a column of cells has no input feature names).
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``n_features_out_`` names.
+        """
+        check_is_fitted(self)
+        return np.asarray(self._feature_names(), dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # a column of cells, not a 2-D array of features
+        tags.input_tags.two_d_array = False
+        return tags
+
     def _fit(self, cells):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _transform(self, cells):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _feature_names(self):  # pragma: no cover - abstract
+        """The fitted extractor's output names, a list or array of str."""
+        raise NotImplementedError
+
+
+def numbered_names(prefix, n_features):
+    """``[prefix0, prefix1, ...]``: the names of features without a meaning."""
+    return [f"{prefix}{i}" for i in range(n_features)]

@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 import librosa
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from sklearn_mbm._audio_features import (
@@ -190,7 +189,12 @@ class AudioFeatureExtractor(_BaseExtractor):
     Output columns are grouped by family, then statistic, then coefficient:
     ``mfcc0_mean ... mfcc19_mean, mfcc0_std, ..., delta_mfcc0_mean, ...``;
     with segments, the whole-clip block comes first, then one block in the
-    same layout per segment (``mfcc0_mean_seg1 ...``).
+    same layout per segment (``mfcc0_mean_seg1 ...``). The feature names
+    (:meth:`get_feature_names_out`) are ``"{feature}_{stat}"``, e.g.
+    ``mfcc3_mean``, ``delta_mfcc3_std``, ``spectral_centroid_mean``,
+    ``logmel7_max``, MFCCs and mel bands numbered from 0, then with
+    ``n_segments=k > 1`` ``"{feature}_{stat}_seg{j}"`` for each time segment
+    ``j = 1 .. k`` in time order (e.g. ``mfcc3_mean_seg2``).
 
     Examples
     --------
@@ -445,30 +449,9 @@ class AudioFeatureExtractor(_BaseExtractor):
             for name in names
         ]
 
-    def get_feature_names_out(self, input_features=None):
-        """Names of the output features.
-
-        Parameters
-        ----------
-        input_features : None
-            Ignored (an audio column has no input feature names).
-
-        Returns
-        -------
-        feature_names_out : ndarray of str objects
-            ``"{feature}_{stat}"``, e.g. ``mfcc3_mean``, ``delta_mfcc3_std``,
-            ``spectral_centroid_mean``, ``logmel7_max``; MFCCs and mel bands
-            are numbered from 0. With ``n_segments=k > 1`` these are followed
-            by ``"{feature}_{stat}_seg{j}"`` for each time segment ``j = 1 ..
-            k`` (e.g. ``mfcc3_mean_seg2``), numbered from 1 in time order.
-        """
-        check_is_fitted(self)
-        return np.asarray(self._feature_names(), dtype=object)
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        # Input is a 1-D column of cells (paths are strings), not a 2-D array.
-        tags.input_tags.two_d_array = False
+        # a 1-D column of cells (paths are strings)
         tags.input_tags.one_d_array = True
         tags.input_tags.string = True
         return tags

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
 from sklearn_mbm._base_extractor import (
     CELL_ERRORS,
     _BaseExtractor,
+    numbered_names,
     substitute,
     try_load,
 )
@@ -110,8 +110,8 @@ class ImageFeatureExtractor(_BaseExtractor):
         The network (``None`` for ``"pixels"``), built once by ``fit``.
     backbone_name_ : str
         Snake-case name of the backbone (``"mobilenet_v2"``, ``"pixels"``,
-        the model's name, or the saved model's file stem); the prefix of
-        the feature names.
+        the model's name, or the saved model's file stem). The feature names
+        are ``"{backbone_name_}_{i}"``, or ``"pixel_{i}"`` for ``"pixels"``.
     input_size_ : tuple of int
         ``(height, width)`` of the images fed to the backbone.
     n_channels_ : int
@@ -478,28 +478,12 @@ class ImageFeatureExtractor(_BaseExtractor):
             features = features[:, np.newaxis]
         return features
 
-    def get_feature_names_out(self, input_features=None):
-        """Feature names: ``"{backbone_name_}_{i}"``, or ``"pixel_{i}"``.
-
-        Parameters
-        ----------
-        input_features : None
-            Ignored (the input is cells, not named columns).
-
-        Returns
-        -------
-        feature_names_out : ndarray of str objects
-            ``n_features_out_`` names.
-        """
-        check_is_fitted(self)
+    def _feature_names(self):
         prefix = "pixel" if self.backbone_name_ == PIXELS else self.backbone_name_
-        return np.asarray(
-            [f"{prefix}_{i}" for i in range(self.n_features_out_)], dtype=object
-        )
+        return numbered_names(f"{prefix}_", self.n_features_out_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
         tags.input_tags.three_d_array = True
         tags.transformer_tags.preserves_dtype = ["float32"]
         # weights=None draws a new random network at each fit

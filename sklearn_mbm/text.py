@@ -19,9 +19,8 @@ from sklearn.feature_extraction.text import (
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils._set_output import _get_container_adapter, _get_output_config
-from sklearn.utils.validation import check_is_fitted
 
-from sklearn_mbm._base_extractor import _BaseExtractor, substitute
+from sklearn_mbm._base_extractor import _BaseExtractor, numbered_names, substitute
 from sklearn_mbm._io import (
     cell_error_message,
     is_missing,
@@ -498,22 +497,7 @@ class TextFeatureExtractor(_BaseExtractor, auto_wrap_output_keys=None):
                 features = self.svd_.transform(features)
         return self._with_nan_rows(features, good, n_samples)
 
-    def get_feature_names_out(self, input_features=None):
-        """Names of the output features.
-
-        Parameters
-        ----------
-        input_features : None
-            Ignored (a text column has no input feature names).
-
-        Returns
-        -------
-        feature_names_out : ndarray of str objects
-            Vocabulary terms (``"tfidf"``, ``"count"``), ``hash0, ...``
-            (``"hashing"``), ``emb0, ...`` (callable) or ``svd0, ...`` (after
-            the SVD).
-        """
-        check_is_fitted(self)
+    def _feature_names(self):
         if self.svd_ is not None:
             prefix = "svd"
         elif callable(self.method):
@@ -522,12 +506,9 @@ class TextFeatureExtractor(_BaseExtractor, auto_wrap_output_keys=None):
             prefix = "hash"
         else:
             return self.vectorizer_.get_feature_names_out()
-        return np.asarray(
-            [f"{prefix}{i}" for i in range(self.n_features_out_)], dtype=object
-        )
+        return numbered_names(prefix, self.n_features_out_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
         return tags

@@ -17,9 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted
 
-from sklearn_mbm._base_extractor import _BaseExtractor, try_load
+from sklearn_mbm._base_extractor import _BaseExtractor, numbered_names, try_load
 from sklearn_mbm._io import sample_index, thread_count
 from sklearn_mbm.pretrained._hub import load_preset, preset_fingerprint
 
@@ -153,28 +152,12 @@ class _BaseEmbedder(_BaseExtractor):
     # names, tags, pickling
     # ------------------------------------------------------------------
 
-    def get_feature_names_out(self, input_features=None):
-        """Feature names: ``"{backbone_family_}_{i}"`` (``bert_0``, ``clip_5``).
-
-        Parameters
-        ----------
-        input_features : None
-            Ignored (the input is cells, not named columns).
-
-        Returns
-        -------
-        feature_names_out : ndarray of str objects
-            ``n_features_out_`` names.
-        """
-        check_is_fitted(self)
-        prefix = self.backbone_family_
-        return np.asarray(
-            [f"{prefix}_{i}" for i in range(self.n_features_out_)], dtype=object
-        )
+    def _feature_names(self):
+        """``"{backbone_family_}_{i}"`` (``bert_0``, ``clip_5``)."""
+        return numbered_names(f"{self.backbone_family_}_", self.n_features_out_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
         tags.input_tags.one_d_array = True
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
