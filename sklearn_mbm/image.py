@@ -421,12 +421,7 @@ class ImageFeatureExtractor(_BaseExtractor):
                 out[start:stop] = self._features(buffer[: stop - start])
                 out[[start + row for row in bad]] = np.nan
                 progress.update(stop - start)
-        except BaseException:
-            if pending is not None:
-                for future in pending[3]:
-                    future.cancel()
-            raise
-        finally:
+        finally:  # on an error, this also cancels the cells not yet loaded
             pool.shutdown(wait=True, cancel_futures=True)
             progress.close()
         return out

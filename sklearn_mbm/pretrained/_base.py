@@ -100,12 +100,7 @@ class _BaseEmbedder(_BaseExtractor):
                 if rows:
                     out[rows] = self._run_batch(parts, inputs)
                 progress.update(len(indices))
-        except BaseException:
-            if pending is not None:
-                for future in pending[1]:
-                    future.cancel()
-            raise
-        finally:
+        finally:  # on an error, this also cancels the cells not yet loaded
             pool.shutdown(wait=True, cancel_futures=True)
             preparer.shutdown(wait=True, cancel_futures=True)
             progress.close()
