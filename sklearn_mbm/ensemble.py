@@ -8,10 +8,6 @@ probabilities (``"stacking"``). A missing cell only removes that modality's
 vote for that row.
 """
 
-import math
-import numbers
-from numbers import Integral
-
 import numpy as np
 from scipy.sparse import issparse
 from sklearn.base import ClassifierMixin, _fit_context, clone, is_classifier
@@ -316,13 +312,11 @@ class LateFusionClassifier(ClassifierMixin, ModalityComposition):
     """
 
     _parameter_constraints: dict = {
+        **ModalityComposition._parameter_constraints,
         "estimators": [list],
-        "weights": ["array-like", dict, None],
         "method": [StrOptions(set(_METHODS))],
         "final_estimator": [None, HasMethods("fit")],
         "cv": ["cv_object"],
-        "n_jobs": [None, Integral],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -395,51 +389,6 @@ class LateFusionClassifier(ClassifierMixin, ModalityComposition):
                 "estimators: every estimator is 'drop'; at least one is needed."
             )
         return names, active
-
-    def _validate_weights(self, names, active_names):
-        """Return the weights of the active modalities as a dict."""
-        weights = self.weights
-        if weights is None:
-            raw = dict.fromkeys(active_names, 1.0)
-        elif isinstance(weights, dict):
-            unknown = [k for k in weights if k not in names]
-            if unknown:
-                raise ValueError(
-                    f"weights names {unknown!r}, which are not estimators; "
-                    f"the estimators are {names!r}."
-                )
-            raw = {name: weights.get(name, 1.0) for name in active_names}
-        else:
-            if isinstance(weights, str) or np.ndim(weights) != 1:
-                raise ValueError(
-                    "weights must be None, a dict {name: weight} or a 1-D "
-                    f"sequence with one weight per estimator; got {weights!r}."
-                )
-            weights = list(weights)
-            if len(weights) != len(names):
-                raise ValueError(
-                    f"weights has {len(weights)} values but there are "
-                    f"{len(names)} estimators {names!r}."
-                )
-            by_name = dict(zip(names, weights))
-            raw = {name: by_name[name] for name in active_names}
-        checked = {}
-        for name, value in raw.items():
-            if not isinstance(value, numbers.Real) or isinstance(value, bool):
-                raise ValueError(
-                    f"weights[{name!r}] must be a real number, got {value!r}."
-                )
-            if not math.isfinite(value) or value < 0:
-                raise ValueError(
-                    f"weights[{name!r}] must be finite and non-negative, got {value!r}."
-                )
-            checked[name] = float(value)
-        if not any(checked.values()):
-            raise ValueError(
-                f"weights are all zero for the estimators {active_names!r}; at "
-                "least one must be positive."
-            )
-        return checked
 
     def _check_y(self, y):
         if y is None:
@@ -524,7 +473,7 @@ class LateFusionClassifier(ClassifierMixin, ModalityComposition):
 
         names, active = self._validate_estimators(X)
         active_names = [name for name, _, _ in active]
-        self.weights_ = self._validate_weights(names, active_names)
+        self.weights_ = self._check_weights(active_names)
 
         data = [select_column(X, key) for _, _, key in active]
         missing = np.vstack([missing_mask(d) for d in data])

@@ -539,8 +539,8 @@ def test_string_and_integer_labels_agree(method):
         ([np.inf, 1.0], r"weights\['sepal'\] must be finite"),
         ([0.0, 0.0], "weights are all zero"),
         ({"sepal": 0, "petal": 0.0}, "weights are all zero"),
-        ({"leaf": 1.0}, r"weights names \['leaf'\], which are not estimators"),
-        ([1.0, 2.0, 3.0], "weights has 3 values but there are 2 estimators"),
+        ({"leaf": 1.0}, r"weights names \['leaf'\], which are not modalities"),
+        ([1.0, 2.0, 3.0], "weights has 3 values but there are 2 modalities"),
         ([[1.0, 2.0]], "1-D sequence"),
         ({"sepal": "heavy"}, r"weights\['sepal'\] must be a real number"),
     ],
@@ -766,9 +766,7 @@ IRIS_REPEATED = np.repeat(np.arange(len(IRIS_Y)), IRIS_W.astype(int))
 @pytest.mark.parametrize("method", ["soft", "hard"])
 def test_sample_weight_equals_repeating_rows(method):
     weighted = iris_clf(method=method).fit(IRIS_X, IRIS_Y, sample_weight=IRIS_W)
-    repeated = iris_clf(method=method).fit(
-        IRIS_X[IRIS_REPEATED], IRIS_Y[IRIS_REPEATED]
-    )
+    repeated = iris_clf(method=method).fit(IRIS_X[IRIS_REPEATED], IRIS_Y[IRIS_REPEATED])
     for name in ("sepal", "petal"):
         assert_allclose(
             weighted.named_estimators_[name].coef_,
@@ -803,9 +801,7 @@ def test_sample_weight_follows_the_present_rows():
         X[["petal"]].iloc[present], IRIS_Y[present], sample_weight=IRIS_W[present]
     )
     assert_allclose(clf.named_estimators_["petal"].coef_, expected.coef_)
-    expected = LogisticRegression().fit(
-        X[["s0", "s1"]], IRIS_Y, sample_weight=IRIS_W
-    )
+    expected = LogisticRegression().fit(X[["s0", "s1"]], IRIS_Y, sample_weight=IRIS_W)
     assert_allclose(clf.named_estimators_["sepal"].coef_, expected.coef_)
 
 
@@ -896,9 +892,9 @@ def test_metadata_routing_through_grid_search_and_cross_validate():
     with sklearn.config_context(enable_metadata_routing=True):
         routing = _routed_clf().get_metadata_routing()
         assert routing.consumes("fit", ["sample_weight"]) == {"sample_weight"}
-        search = GridSearchCV(
-            _routed_clf(), {"weights": [None, [1.0, 3.0]]}, cv=3
-        ).fit(IRIS_X, IRIS_Y, sample_weight=IRIS_W)
+        search = GridSearchCV(_routed_clf(), {"weights": [None, [1.0, 3.0]]}, cv=3).fit(
+            IRIS_X, IRIS_Y, sample_weight=IRIS_W
+        )
         best = search.best_estimator_
         # "sepal" got the weights (its final step requested them), "petal" not
         expected = LogisticRegression().fit(
