@@ -9,7 +9,6 @@ vote for that row.
 """
 
 import numpy as np
-from scipy.sparse import issparse
 from sklearn.base import ClassifierMixin, _fit_context, clone, is_classifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import check_cv, cross_val_predict
@@ -28,10 +27,9 @@ from sklearn.utils.validation import (
     check_consistent_length,
     check_is_fitted,
     column_or_1d,
-    validate_data,
 )
 
-from sklearn_mbm._composition import ModalityComposition, check_named_columns
+from sklearn_mbm._composition import ModalityComposition
 from sklearn_mbm._fit_params import (
     is_drop,
     modality_router,
@@ -40,8 +38,6 @@ from sklearn_mbm._fit_params import (
     weight_params,
 )
 from sklearn_mbm._routing import (
-    _is_frame,
-    check_unique_names,
     missing_mask,
     resolve_column,
     select_column,
@@ -59,43 +55,6 @@ def _samples_text(rows):
     shown = ", ".join(str(r) for r in rows[:10])
     more = f", ...] ({len(rows)} in all)" if len(rows) > 10 else "]"
     return f"samples [{shown}{more}"
-
-
-def _check_2d_input(X):
-    """Keep a DataFrame as is; make anything else a 2-D ndarray.
-
-    Text and other non-numeric cells become an object array, so that numbers
-    keep their type and strings are not padded into a fixed-width dtype.
-    """
-    if _is_frame(X):
-        return X
-    if issparse(X):
-        raise TypeError(
-            "LateFusionClassifier does not accept sparse input: it routes "
-            "columns of cells to its estimators. Pass a pandas DataFrame or a "
-            "dense 2-D array."
-        )
-    if not isinstance(X, np.ndarray):
-        X = np.asarray(X)
-        if X.dtype.kind in "OUS":
-            X = np.asarray(X, dtype=object) if X.dtype.kind != "O" else X
-    if X.ndim != 2:
-        raise ValueError(
-            "LateFusionClassifier expects 2-D input (a DataFrame or an array of "
-            f"shape (n_samples, n_columns)), got an array of shape {X.shape}. "
-            "Reshape your data, e.g. with X.reshape(-1, 1) for a single column."
-        )
-    return X
-
-
-def _check_not_empty(X):
-    # the wording of check_array's messages, which users and tools know
-    for axis, what in ((0, "sample"), (1, "feature")):
-        if X.shape[axis] == 0:
-            raise ValueError(
-                f"Found array with 0 {what}(s) (shape={tuple(X.shape)}) while a "
-                "minimum of 1 is required by LateFusionClassifier."
-            )
 
 
 def _accepts_strings(estimator):
@@ -322,6 +281,7 @@ class LateFusionClassifier(ClassifierMixin, ModalityComposition):
     def __init__(
         self,
         estimators,
+        *,
         weights=None,
         method="soft",
         final_estimator=None,
@@ -344,27 +304,13 @@ class LateFusionClassifier(ClassifierMixin, ModalityComposition):
     # Validation
     # ------------------------------------------------------------------
 
-    def _validate_estimators(self, X):
-        """Return the names and the ``(name, estimator, key)`` of active ones."""
-        estimators = self.estimators
-        if not estimators or not all(
-            isinstance(item, (tuple, list)) and len(item) == 3 for item in estimators
-        ):
-            raise ValueError(
-                "estimators must be a non-empty list of (name, estimator, "
-                f"column) tuples; got {estimators!r}."
-            )
-        names = [item[0] for item in estimators]
-        check_unique_names(names, param="estimators")
-        clash = sorted(set(names) & set(self.get_params(deep=False)))
-        if clash:
-            raise ValueError(
-                f"estimators: names {clash!r} clash with parameters of "
-                "LateFusionClassifier; rename them."
-            )
+    def _active_modalities(self, X):
+        """Return the names and the ``(name, estimator, key)`` of the
+        modalities that are not dropped, checking what ``method`` needs."""
+        names = self._check_spec_names()
         needed = "predict" if self.method == "hard" else "predict_proba"
         active = []
-        for name, estimator, column in estimators:
+        for name, estimator, column in self.estimators:
             if is_drop(estimator):
                 continue
             if not is_classifier(estimator):
@@ -459,10 +405,8 @@ class LateFusionClassifier(ClassifierMixin, ModalityComposition):
         self : LateFusionClassifier
             The fitted estimator.
         """
-        X = _check_2d_input(X)
-        _check_not_empty(X)
+        X = self._check_table(X, reset=True)
         y = self._check_y(y)
-        validate_data(self, X, skip_check_array=True, reset=True)
         check_consistent_length(X, y)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
@@ -471,7 +415,7 @@ class LateFusionClassifier(ClassifierMixin, ModalityComposition):
         y_encoded = self._label_encoder.transform(y)
         n_classes = len(self.classes_)
 
-        names, active = self._validate_estimators(X)
+        names, active = self._active_modalities(X)
         active_names = [name for name, _, _ in active]
         self.weights_ = self._check_weights(active_names)
 
@@ -548,10 +492,8 @@ class LateFusionClassifier(ClassifierMixin, ModalityComposition):
 
     def _check_predict_input(self, X):
         check_is_fitted(self)
-        X = _check_2d_input(X)
         # columns taken by name: extra, reordered or unused absent ones are fine
-        if not check_named_columns(self, X, [key for _, key in self._columns]):
-            validate_data(self, X, skip_check_array=True, reset=False)
+        X = self._check_table(X, reset=False, columns=[key for _, key in self._columns])
         for name, key in self._columns:
             resolve_column(X, key, name=name)
         return X

@@ -553,7 +553,7 @@ def test_invalid_weights(weights, match):
 @pytest.mark.parametrize(
     "estimators, error, match",
     [
-        ([], ValueError, "non-empty list"),
+        ([], ValueError, "estimators is empty: give at least one modality"),
         ([("a", LogisticRegression())], ValueError, r"\(name, estimator, column\)"),
         (
             [("a", LogisticRegression(), [0]), ("a", LogisticRegression(), [1])],
