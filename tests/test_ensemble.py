@@ -9,7 +9,11 @@ from contextlib import redirect_stdout
 import numpy as np
 import pandas as pd
 import pytest
-from _sklearn_checks import run_sklearn_check
+from _sklearn_checks import (
+    LATE_FUSION_EXPECTED_FAILURES,
+    HalfColumns,
+    run_sklearn_check,
+)
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.compose import make_column_selector
@@ -705,24 +709,6 @@ def test_string_tag_follows_estimators():
 # --------------------------------------------------------------------------
 
 
-class HalfColumns:
-    """Select the first or second half of the columns (both when there is one).
-
-    A picklable, clonable column selector that fits whatever number of
-    features the estimator checks use.
-    """
-
-    def __init__(self, part):
-        self.part = part
-
-    def __call__(self, X):
-        n = X.shape[1]
-        return list(range(max(1, n // 2))) if self.part == 0 else list(range(n // 2, n))
-
-    def __repr__(self):
-        return f"HalfColumns({self.part})"
-
-
 def check_configurations():
     def estimators():
         return [
@@ -737,19 +723,9 @@ def check_configurations():
     ]
 
 
-NAN_EVERYWHERE = (
-    "with allow_nan=True the check puts NaN at random cells; a row where every "
-    "modality has a NaN has nothing to learn from, and LateFusionClassifier "
-    "raises a ValueError naming it rather than dropping it silently"
-)
-
-
-def expected_failed_checks(estimator):
-    return {"check_estimators_pickle": NAN_EVERYWHERE}
-
-
 @parametrize_with_checks(
-    check_configurations(), expected_failed_checks=expected_failed_checks
+    check_configurations(),
+    expected_failed_checks=lambda estimator: LATE_FUSION_EXPECTED_FAILURES,
 )
 def test_sklearn_compatible(estimator, check):
     run_sklearn_check(check, estimator)
