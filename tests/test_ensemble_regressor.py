@@ -372,3 +372,15 @@ def test_pickle_and_clone_round_trip():
     assert not hasattr(
         reg.set_params(method="mean").fit(X_DIA, Y_DIA), "final_estimator_"
     )
+
+
+def test_polars_frame_gives_the_pandas_results():
+    import polars as pl
+
+    frame = pd.DataFrame(X_DIA, columns=[f"c{i}" for i in range(10)])
+    body, blood = [f"c{i}" for i in BODY], [f"c{i}" for i in BLOOD]
+    reg = LateFusionRegressor([("body", Ridge(), body), ("blood", Ridge(), blood)])
+    on_pandas = reg.fit(frame, Y_DIA).predict(frame)
+    on_polars = clone(reg).fit(pl.from_pandas(frame), Y_DIA)
+    assert list(on_polars.feature_names_in_) == list(frame.columns)
+    assert_allclose(on_polars.predict(pl.from_pandas(frame)), on_pandas)
