@@ -18,7 +18,7 @@ default (``_default_final_estimator``).
 """
 
 import numpy as np
-from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.base import _fit_context, clone, is_classifier, is_regressor
 from sklearn.model_selection import check_cv, cross_val_predict
 from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch
@@ -120,13 +120,54 @@ def _fit_modality(
     return estimator, oof
 
 
+# The parameters and attributes the late-fusion estimators document alike,
+# put into their docstrings by ``_shared_docs``.
+_SHARED_PARAMETERS = """n_jobs : int, default=None
+        Number of modalities fitted in parallel. None means 1 unless in a
+        :obj:`joblib.parallel_backend` context; -1 means all processors.
+
+    verbose : bool, default=False
+        Print the time taken to fit each modality.
+
+"""
+
+_SHARED_ATTRIBUTES = """estimators_ : list of estimators
+        The fitted estimators, in ``estimators`` order, without dropped ones.
+
+    named_estimators_ : :class:`~sklearn.utils.Bunch`
+        The fitted estimators by name (``"drop"`` for a dropped one).
+
+    weights_ : dict of str to float
+        The weight of each modality that is not dropped.
+
+    final_estimator_ : estimator
+        The fitted final estimator (``method="stacking"`` only).
+
+    n_features_in_ : int
+        Number of columns seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the columns seen during :term:`fit`, when ``X`` is a
+        DataFrame with string column names.
+
+"""
+
+
+def _shared_docs(cls):
+    """Put the shared parameters and attributes into ``cls``'s docstring."""
+    cls.__doc__ = cls.__doc__.replace(
+        "    {shared_parameters}\n", "    " + _SHARED_PARAMETERS
+    ).replace("    {shared_attributes}\n", "    " + _SHARED_ATTRIBUTES)
+    return cls
+
+
 class _BaseLateFusion(ModalityComposition):
     """Base of the late-fusion estimators (see the module docstring).
 
     Subclasses set ``_kind`` (``"classifier"`` or ``"regressor"``, what each
     modality's estimator must be) and ``_stacked_method`` (the method whose
-    outputs ``method="stacking"`` stacks), and write ``fit`` (for its
-    docstring) as ``self._fit(X, y, sample_weight, fit_params)``.
+    outputs ``method="stacking"`` stacks) and write the hooks below; ``fit``
+    is shared, ``predict`` (and the classifier's probabilities) are theirs.
     """
 
     _modalities_param = "estimators"
@@ -230,6 +271,45 @@ class _BaseLateFusion(ModalityComposition):
             )
 
     # -- fit ------------------------------------------------------------------------
+
+    @_fit_context(
+        # the estimators and the final estimator are validated when fitted
+        prefer_skip_nested_validation=False
+    )
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        """Fit each modality's estimator on its column (and the final estimator).
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_columns)
+            The records, one column (or block of columns) per modality.
+            Missing cells are None or NaN.
+
+        y : array-like of shape (n_samples,)
+            The targets: class labels (str or int) for the classifier,
+            values for the regressor.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights, passed to each modality's estimator on the rows
+            where that modality is present (to a Pipeline's final step), and
+            with ``method="stacking"`` to the final estimator, as in
+            :class:`~sklearn.ensemble.StackingClassifier` and
+            :class:`~sklearn.ensemble.StackingRegressor`. Every estimator
+            must take ``sample_weight`` unless metadata routing is enabled,
+            in which case each gets it only if it requested it with
+            ``set_fit_request(sample_weight=True)``.
+
+        **fit_params : dict
+            Other metadata for the modalities' ``fit``; only with
+            ``sklearn.set_config(enable_metadata_routing=True)``, routed to
+            the estimators that request them.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, fit_params)
 
     def _fit(self, X, y, sample_weight, fit_params):
         X = self._check_table(X, reset=True)

@@ -11,7 +11,7 @@ What the two share lives in :mod:`sklearn_mbm._late_fusion`.
 """
 
 import numpy as np
-from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import StrOptions
@@ -19,11 +19,12 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
-from sklearn_mbm._late_fusion import _BaseLateFusion
+from sklearn_mbm._late_fusion import _BaseLateFusion, _shared_docs
 
 __all__ = ["LateFusionClassifier", "LateFusionRegressor"]
 
 
+@_shared_docs
 class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
     """Late fusion of one classifier per modality.
 
@@ -79,37 +80,13 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
         :class:`~sklearn.model_selection.StratifiedKFold`). The test folds
         must partition the samples. Ignored otherwise.
 
-    n_jobs : int, default=None
-        Number of modalities fitted in parallel. None means 1 unless in a
-        :obj:`joblib.parallel_backend` context; -1 means all processors.
-
-    verbose : bool, default=False
-        Print the time taken to fit each modality.
-
+    {shared_parameters}
     Attributes
     ----------
-    estimators_ : list of estimators
-        The fitted estimators, in ``estimators`` order, without dropped ones.
-
-    named_estimators_ : :class:`~sklearn.utils.Bunch`
-        The fitted estimators by name (``"drop"`` for a dropped one).
-
-    weights_ : dict of str to float
-        The weight of each modality that is not dropped.
-
     classes_ : ndarray of shape (n_classes,)
         The class labels.
 
-    final_estimator_ : estimator
-        The fitted final estimator (``method="stacking"`` only).
-
-    n_features_in_ : int
-        Number of columns seen during :term:`fit`.
-
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of the columns seen during :term:`fit`, when ``X`` is a
-        DataFrame with string column names.
-
+    {shared_attributes}
     See Also
     --------
     sklearn.ensemble.VotingClassifier : Soft and hard voting on shared features.
@@ -253,44 +230,7 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
     def _default_final_estimator(self):
         return LogisticRegression()
 
-    # -- fit and predict -----------------------------------------------------------
-
-    @_fit_context(
-        # the estimators and the final estimator are validated when fitted
-        prefer_skip_nested_validation=False
-    )
-    def fit(self, X, y, sample_weight=None, **fit_params):
-        """Fit each modality's estimator on its column (and the final estimator).
-
-        Parameters
-        ----------
-        X : DataFrame or array-like of shape (n_samples, n_columns)
-            The records, one column (or block of columns) per modality.
-            Missing cells are None or NaN.
-
-        y : array-like of shape (n_samples,)
-            The class labels (str or int).
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights, passed to each modality's estimator on the rows
-            where that modality is present (to a Pipeline's final step), and
-            with ``method="stacking"`` to the final estimator, as in
-            :class:`~sklearn.ensemble.StackingClassifier`. Every estimator
-            must take ``sample_weight`` unless metadata routing is enabled,
-            in which case each gets it only if it requested it with
-            ``set_fit_request(sample_weight=True)``.
-
-        **fit_params : dict
-            Other metadata for the modalities' ``fit``; only with
-            ``sklearn.set_config(enable_metadata_routing=True)``, routed to
-            the estimators that request them.
-
-        Returns
-        -------
-        self : LateFusionClassifier
-            The fitted estimator.
-        """
-        return self._fit(X, y, sample_weight, fit_params)
+    # -- predict ----------------------------------------------------------------------
 
     def predict(self, X):
         """Predict class labels.
@@ -390,6 +330,7 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
         return self.final_estimator_.decision_function(self._stacked(X))
 
 
+@_shared_docs
 class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
     """Late fusion of one regressor per modality.
 
@@ -440,34 +381,10 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
         :class:`~sklearn.model_selection.KFold`). The test folds must
         partition the samples. Ignored otherwise.
 
-    n_jobs : int, default=None
-        Number of modalities fitted in parallel. None means 1 unless in a
-        :obj:`joblib.parallel_backend` context; -1 means all processors.
-
-    verbose : bool, default=False
-        Print the time taken to fit each modality.
-
+    {shared_parameters}
     Attributes
     ----------
-    estimators_ : list of estimators
-        The fitted estimators, in ``estimators`` order, without dropped ones.
-
-    named_estimators_ : :class:`~sklearn.utils.Bunch`
-        The fitted estimators by name (``"drop"`` for a dropped one).
-
-    weights_ : dict of str to float
-        The weight of each modality that is not dropped.
-
-    final_estimator_ : estimator
-        The fitted final estimator (``method="stacking"`` only).
-
-    n_features_in_ : int
-        Number of columns seen during :term:`fit`.
-
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of the columns seen during :term:`fit`, when ``X`` is a
-        DataFrame with string column names.
-
+    {shared_attributes}
     See Also
     --------
     LateFusionClassifier : The same fusion of per-modality classifiers.
@@ -554,44 +471,7 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
     def _default_final_estimator(self):
         return RidgeCV()
 
-    # -- fit and predict -----------------------------------------------------------
-
-    @_fit_context(
-        # the estimators and the final estimator are validated when fitted
-        prefer_skip_nested_validation=False
-    )
-    def fit(self, X, y, sample_weight=None, **fit_params):
-        """Fit each modality's estimator on its column (and the final estimator).
-
-        Parameters
-        ----------
-        X : DataFrame or array-like of shape (n_samples, n_columns)
-            The records, one column (or block of columns) per modality.
-            Missing cells are None or NaN.
-
-        y : array-like of shape (n_samples,)
-            The target values.
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights, passed to each modality's estimator on the rows
-            where that modality is present (to a Pipeline's final step), and
-            with ``method="stacking"`` to the final estimator, as in
-            :class:`~sklearn.ensemble.StackingRegressor`. Every estimator
-            must take ``sample_weight`` unless metadata routing is enabled,
-            in which case each gets it only if it requested it with
-            ``set_fit_request(sample_weight=True)``.
-
-        **fit_params : dict
-            Other metadata for the modalities' ``fit``; only with
-            ``sklearn.set_config(enable_metadata_routing=True)``, routed to
-            the estimators that request them.
-
-        Returns
-        -------
-        self : LateFusionRegressor
-            The fitted estimator.
-        """
-        return self._fit(X, y, sample_weight, fit_params)
+    # -- predict ----------------------------------------------------------------------
 
     def predict(self, X):
         """Predict target values.
