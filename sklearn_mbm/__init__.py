@@ -21,6 +21,7 @@ _LAZY_NAMES = {
     "fusion_weight_grid": "sklearn_mbm.fusion",
     "fusion_weight_distribution": "sklearn_mbm.fusion",
     "LateFusionClassifier": "sklearn_mbm.ensemble",
+    "LateFusionRegressor": "sklearn_mbm.ensemble",
     "NeuralFusionClassifier": "sklearn_mbm.neural",
     "TextEmbedder": "sklearn_mbm.pretrained",
     "ImageEmbedder": "sklearn_mbm.pretrained",

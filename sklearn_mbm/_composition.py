@@ -1,12 +1,18 @@
 """The base of estimators whose first parameter is a list of
-``(name, estimator, column)`` modalities: FusionTransformer,
-LateFusionClassifier and NeuralFusionClassifier.
+``(name, estimator, column)`` modalities: FusionTransformer, the late-fusion
+estimators and the neural fusion estimators.
 
 It exposes ``(name, estimator)`` pairs to scikit-learn's ``_BaseComposition``
 (as ColumnTransformer does), so that ``get_params`` / ``set_params`` reach a
 modality's estimator by name (``set_params(image__backbone=...)``,
-``set_params(text=other)``) and keep its column.
+``set_params(text=other)``) and keep its column. It also holds what the
+weighted compositions share, as scikit-learn's ``_BaseVoting`` does for the
+voting estimators: the constraints of ``weights``, ``n_jobs`` and
+``verbose``, and the rule for ``weights`` (:meth:`_check_weights`).
 """
+
+import math
+from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse
@@ -84,6 +90,15 @@ class ModalityComposition(_BaseComposition):
     """
 
     _modalities_param = "transformers"
+
+    #: The parameters the weighted compositions share; each extends this
+    #: dict with its own (``{**ModalityComposition._parameter_constraints,
+    #: ...}``) and its ``_modalities_param`` (``[list]``).
+    _parameter_constraints: dict = {
+        "weights": [None, dict, "array-like"],
+        "n_jobs": [None, Integral],
+        "verbose": ["verbose"],
+    }
 
     @property
     def _named_modalities(self):
@@ -212,3 +227,55 @@ class ModalityComposition(_BaseComposition):
                 f"{type(self).__name__}; rename them."
             )
         return names
+
+    def _check_weights(self, active_names):
+        """The weights of the modalities ``active_names`` (those not dropped),
+        as ``{name: float}``.
+
+        ``weights`` is None (all 1), a dict ``{name: weight}`` (modalities not
+        in it get 1) or a 1-D sequence with one weight per modality, dropped
+        ones included. Each weight must be a finite, non-negative real number,
+        and at least one active weight must be positive.
+        """
+        names = [spec[0] for spec in getattr(self, self._modalities_param)]
+        weights = self.weights
+        if weights is None:
+            values = dict.fromkeys(active_names, 1.0)
+        elif isinstance(weights, dict):
+            unknown = [name for name in weights if name not in names]
+            if unknown:
+                raise ValueError(
+                    f"weights names {unknown!r}, which are not modalities; the "
+                    f"modalities are {names!r}."
+                )
+            values = {name: weights.get(name, 1.0) for name in active_names}
+        else:
+            if isinstance(weights, str) or np.ndim(weights) != 1:
+                raise ValueError(
+                    "weights must be None, a dict {name: weight} or a 1-D "
+                    f"sequence with one weight per modality; got {weights!r}."
+                )
+            weights = list(weights)
+            if len(weights) != len(names):
+                raise ValueError(
+                    f"weights has {len(weights)} values but there are "
+                    f"{len(names)} modalities {names!r}; give one weight per "
+                    "modality."
+                )
+            by_name = dict(zip(names, weights))
+            values = {name: by_name[name] for name in active_names}
+        for name, value in values.items():
+            if not isinstance(value, Real) or isinstance(value, bool):
+                raise ValueError(
+                    f"weights[{name!r}] must be a real number, got {value!r}."
+                )
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(
+                    f"weights[{name!r}] must be finite and non-negative, got {value!r}."
+                )
+        if not any(values.values()):
+            raise ValueError(
+                f"weights are all zero for the modalities {list(values)!r}; "
+                "give at least one a positive weight."
+            )
+        return {name: float(value) for name, value in values.items()}

@@ -14,7 +14,7 @@ so a search over ``weights``, ``normalize`` or ``method`` never extracts twice.
 
 import os
 import time
-from numbers import Integral, Real
+from numbers import Integral
 
 import joblib
 import numpy as np
@@ -245,15 +245,13 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
     """
 
     _parameter_constraints = {
+        **ModalityComposition._parameter_constraints,
         "transformers": [list],
         "method": [StrOptions({"concat", "weighted_sum"})],
-        "weights": [None, dict, "array-like"],
         "normalize": [StrOptions({"standard", "l2", "block"}), None],
         "n_components": [Interval(Integral, 1, None, closed="left"), None],
         "missing": [StrOptions({"raise", "zero", "mean"})],
         "memory": [None, str, os.PathLike, HasMethods(["cache"])],
-        "n_jobs": [Integral, None],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -311,46 +309,6 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
                 "Every modality's transformer is 'drop'; keep at least one."
             )
         return blocks
-
-    def _check_weights(self, names):
-        """Weights of the modalities ``names`` that are not dropped."""
-        all_names = [spec[0] for spec in self.transformers]
-        values = self._check_all_weights(all_names)
-        values = {name: values[name] for name in names}
-        if all(value == 0 for value in values.values()):
-            raise ValueError(f"weights are all zero ({values}); give one > 0.")
-        return values
-
-    def _check_all_weights(self, names):
-        weights = self.weights
-        if weights is None:
-            values = dict.fromkeys(names, 1.0)
-        elif isinstance(weights, dict):
-            unknown = sorted(set(weights) - set(names), key=str)
-            if unknown:
-                raise ValueError(
-                    f"weights names {unknown} are not modalities; modalities are "
-                    f"{names}."
-                )
-            values = {name: weights.get(name, 1.0) for name in names}
-        else:
-            seq = list(np.ravel(np.asarray(weights, dtype=object)))
-            if len(seq) != len(names):
-                raise ValueError(
-                    f"weights has {len(seq)} values but there are {len(names)} "
-                    f"modalities {names}; give one weight per modality."
-                )
-            values = dict(zip(names, seq))
-        for name, value in values.items():
-            if not isinstance(value, Real) or isinstance(value, bool):
-                raise ValueError(
-                    f"weights[{name!r}] must be a real number, got {value!r}."
-                )
-            if not np.isfinite(value) or value < 0:
-                raise ValueError(
-                    f"weights[{name!r}] must be finite and >= 0, got {value!r}."
-                )
-        return {name: float(value) for name, value in values.items()}
 
     # -- extraction -----------------------------------------------------------
 

@@ -4,12 +4,18 @@ import subprocess
 import sys
 
 import pytest
-from _sklearn_checks import run_sklearn_check
+from _sklearn_checks import (
+    LATE_FUSION_EXPECTED_FAILURES,
+    HalfColumns,
+    run_sklearn_check,
+)
+from sklearn.linear_model import Ridge
 from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeRegressor
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import sklearn_mbm
-from sklearn_mbm import FusionTransformer
+from sklearn_mbm import FusionTransformer, LateFusionRegressor
 
 
 def test_import_is_light():
@@ -86,4 +92,26 @@ def _expected_failed_checks(estimator):
 
 @parametrize_with_checks(FUSION_CONFIGS, expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible_fusion(estimator, check):
+    run_sklearn_check(check, estimator)
+
+
+def _regressor_modalities():
+    return [
+        ("first", Ridge(), HalfColumns(0)),
+        ("second", DecisionTreeRegressor(random_state=0), HalfColumns(1)),
+    ]
+
+
+LATE_FUSION_REGRESSOR_CONFIGS = [
+    LateFusionRegressor(_regressor_modalities()),
+    LateFusionRegressor(_regressor_modalities(), weights=[1.0, 2.0]),
+    LateFusionRegressor(_regressor_modalities(), method="stacking", cv=3),
+]
+
+
+@parametrize_with_checks(
+    LATE_FUSION_REGRESSOR_CONFIGS,
+    expected_failed_checks=lambda estimator: LATE_FUSION_EXPECTED_FAILURES,
+)
+def test_sklearn_compatible_late_fusion_regressor(estimator, check):
     run_sklearn_check(check, estimator)

@@ -9,7 +9,11 @@ from contextlib import redirect_stdout
 import numpy as np
 import pandas as pd
 import pytest
-from _sklearn_checks import run_sklearn_check
+from _sklearn_checks import (
+    LATE_FUSION_EXPECTED_FAILURES,
+    HalfColumns,
+    run_sklearn_check,
+)
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.compose import make_column_selector
@@ -539,8 +543,8 @@ def test_string_and_integer_labels_agree(method):
         ([np.inf, 1.0], r"weights\['sepal'\] must be finite"),
         ([0.0, 0.0], "weights are all zero"),
         ({"sepal": 0, "petal": 0.0}, "weights are all zero"),
-        ({"leaf": 1.0}, r"weights names \['leaf'\], which are not estimators"),
-        ([1.0, 2.0, 3.0], "weights has 3 values but there are 2 estimators"),
+        ({"leaf": 1.0}, r"weights names \['leaf'\], which are not modalities"),
+        ([1.0, 2.0, 3.0], "weights has 3 values but there are 2 modalities"),
         ([[1.0, 2.0]], "1-D sequence"),
         ({"sepal": "heavy"}, r"weights\['sepal'\] must be a real number"),
     ],
@@ -553,7 +557,7 @@ def test_invalid_weights(weights, match):
 @pytest.mark.parametrize(
     "estimators, error, match",
     [
-        ([], ValueError, "non-empty list"),
+        ([], ValueError, "estimators is empty: give at least one modality"),
         ([("a", LogisticRegression())], ValueError, r"\(name, estimator, column\)"),
         (
             [("a", LogisticRegression(), [0]), ("a", LogisticRegression(), [1])],
@@ -705,24 +709,6 @@ def test_string_tag_follows_estimators():
 # --------------------------------------------------------------------------
 
 
-class HalfColumns:
-    """Select the first or second half of the columns (both when there is one).
-
-    A picklable, clonable column selector that fits whatever number of
-    features the estimator checks use.
-    """
-
-    def __init__(self, part):
-        self.part = part
-
-    def __call__(self, X):
-        n = X.shape[1]
-        return list(range(max(1, n // 2))) if self.part == 0 else list(range(n // 2, n))
-
-    def __repr__(self):
-        return f"HalfColumns({self.part})"
-
-
 def check_configurations():
     def estimators():
         return [
@@ -737,19 +723,9 @@ def check_configurations():
     ]
 
 
-NAN_EVERYWHERE = (
-    "with allow_nan=True the check puts NaN at random cells; a row where every "
-    "modality has a NaN has nothing to learn from, and LateFusionClassifier "
-    "raises a ValueError naming it rather than dropping it silently"
-)
-
-
-def expected_failed_checks(estimator):
-    return {"check_estimators_pickle": NAN_EVERYWHERE}
-
-
 @parametrize_with_checks(
-    check_configurations(), expected_failed_checks=expected_failed_checks
+    check_configurations(),
+    expected_failed_checks=lambda estimator: LATE_FUSION_EXPECTED_FAILURES,
 )
 def test_sklearn_compatible(estimator, check):
     run_sklearn_check(check, estimator)
@@ -766,9 +742,7 @@ IRIS_REPEATED = np.repeat(np.arange(len(IRIS_Y)), IRIS_W.astype(int))
 @pytest.mark.parametrize("method", ["soft", "hard"])
 def test_sample_weight_equals_repeating_rows(method):
     weighted = iris_clf(method=method).fit(IRIS_X, IRIS_Y, sample_weight=IRIS_W)
-    repeated = iris_clf(method=method).fit(
-        IRIS_X[IRIS_REPEATED], IRIS_Y[IRIS_REPEATED]
-    )
+    repeated = iris_clf(method=method).fit(IRIS_X[IRIS_REPEATED], IRIS_Y[IRIS_REPEATED])
     for name in ("sepal", "petal"):
         assert_allclose(
             weighted.named_estimators_[name].coef_,
@@ -803,9 +777,7 @@ def test_sample_weight_follows_the_present_rows():
         X[["petal"]].iloc[present], IRIS_Y[present], sample_weight=IRIS_W[present]
     )
     assert_allclose(clf.named_estimators_["petal"].coef_, expected.coef_)
-    expected = LogisticRegression().fit(
-        X[["s0", "s1"]], IRIS_Y, sample_weight=IRIS_W
-    )
+    expected = LogisticRegression().fit(X[["s0", "s1"]], IRIS_Y, sample_weight=IRIS_W)
     assert_allclose(clf.named_estimators_["sepal"].coef_, expected.coef_)
 
 
@@ -896,9 +868,9 @@ def test_metadata_routing_through_grid_search_and_cross_validate():
     with sklearn.config_context(enable_metadata_routing=True):
         routing = _routed_clf().get_metadata_routing()
         assert routing.consumes("fit", ["sample_weight"]) == {"sample_weight"}
-        search = GridSearchCV(
-            _routed_clf(), {"weights": [None, [1.0, 3.0]]}, cv=3
-        ).fit(IRIS_X, IRIS_Y, sample_weight=IRIS_W)
+        search = GridSearchCV(_routed_clf(), {"weights": [None, [1.0, 3.0]]}, cv=3).fit(
+            IRIS_X, IRIS_Y, sample_weight=IRIS_W
+        )
         best = search.best_estimator_
         # "sepal" got the weights (its final step requested them), "petal" not
         expected = LogisticRegression().fit(

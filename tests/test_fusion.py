@@ -1,4 +1,4 @@
-"""Tests for sklearn_mbm.fusion: FusionTransformer (the weight grid: test_weight_search)."""
+"""Tests for sklearn_mbm.fusion: FusionTransformer (weight grid: test_weight_search)."""
 
 import pickle
 from collections import Counter
@@ -208,13 +208,14 @@ def test_weights_dict_defaults_unnamed_to_one(blobs):
 @pytest.mark.parametrize(
     "weights, match",
     [
-        ({"a": -1.0}, r"weights\['a'\] must be finite and >= 0, got -1.0"),
-        ({"b": np.nan}, r"weights\['b'\] must be finite and >= 0"),
+        ({"a": -1.0}, r"weights\['a'\] must be finite and non-negative, got -1.0"),
+        ({"b": np.nan}, r"weights\['b'\] must be finite and non-negative"),
         ([1.0, np.inf, 1.0], r"weights\['b'\] must be finite"),
         ({"a": 0, "b": 0, "noise": 0}, "weights are all zero"),
-        ({"image": 1.0}, r"weights names \['image'\] are not modalities"),
+        ({"image": 1.0}, r"weights names \['image'\], which are not modalities"),
         ([1.0, 2.0], "weights has 2 values but there are 3 modalities"),
         ({"a": "high"}, r"weights\['a'\] must be a real number, got 'high'"),
+        ([[1.0, 2.0, 3.0]], "a 1-D sequence with one weight per modality"),
     ],
 )
 def test_invalid_weights(blobs, weights, match):

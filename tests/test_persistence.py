@@ -29,7 +29,7 @@ import pytest
 from numpy.testing import assert_array_equal
 from scipy import sparse
 from sklearn.base import clone
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -39,6 +39,7 @@ from sklearn_mbm import (
     FusionTransformer,
     ImageFeatureExtractor,
     LateFusionClassifier,
+    LateFusionRegressor,
     NeuralFusionClassifier,
     TextFeatureExtractor,
     load_av_digits,
@@ -245,8 +246,22 @@ def test_estimators_round_trip_in_a_fresh_process(fresh_process, av_sample):
     stacking = late("stacking", KFold(3, shuffle=True, random_state=0))
     child.add("late_stacking", stacking, X, ["predict_proba"])
 
+    # the regressor's target: each spoken clip's duration in seconds
+    duration = X["audio"].map(len).to_numpy() / SR
+    regressors = [
+        (name, make_pipeline(extractor, StandardScaler(), Ridge()), col)
+        for name, extractor, col in _extractors()
+    ]
+    late_mean = LateFusionRegressor(regressors, weights=[1, 2, 0.5]).fit(X, duration)
+    child.add("late_regressor_mean", late_mean, X, ["predict"])
+    late_stack = LateFusionRegressor(
+        regressors, method="stacking", cv=KFold(3, shuffle=True, random_state=0)
+    ).fit(X, duration)
+    child.add("late_regressor_stacking", late_stack, X, ["predict"])
+
     # Refitted in the child from the same random_state / deterministic solvers
     child.add_refit("refit_stacking", stacking, X, y, ["predict_proba"])
+    child.add_refit("refit_late_regressor", late_stack, X, duration, ["predict"])
     child.add_refit("refit_weighted_sum", weighted, X, y, ["transform"])
     text_svd = TextFeatureExtractor(n_components=8, random_state=0).fit(X["text"])
     child.add_refit("refit_text_svd", text_svd, X["text"], None, ["transform"])
@@ -256,7 +271,12 @@ def test_estimators_round_trip_in_a_fresh_process(fresh_process, av_sample):
         child,
         report,
         outputs,
-        refits={"refit_stacking", "refit_weighted_sum", "refit_text_svd"},
+        refits={
+            "refit_stacking",
+            "refit_weighted_sum",
+            "refit_text_svd",
+            "refit_late_regressor",
+        },
     )
     assert report["heavy"] == [], "unpickling non-Keras estimators imported TF"
 
