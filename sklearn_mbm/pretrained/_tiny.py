@@ -234,8 +234,10 @@ def save_tiny_vit(
     num_layers=1,
     num_heads=2,
     mlp_dim=None,
+    use_class_token=True,
 ):
-    """A ViT backbone (class token) with its image converter ([-1, 1] pixels).
+    """A ViT backbone (a class token unless ``use_class_token=False``) with its
+    image converter ([-1, 1] pixels).
 
     The defaults are tiny; ``image_size=224, patch_size=32, hidden_dim=768,
     num_layers=12, num_heads=12`` is ViT-B/32 (the size of CLIP ViT-B/32's
@@ -250,6 +252,7 @@ def save_tiny_vit(
         num_heads=num_heads,
         hidden_dim=hidden_dim,
         mlp_dim=mlp_dim or 4 * hidden_dim,
+        use_class_token=use_class_token,
     ).save_to_preset(folder)
     keras_hub.layers.ViTImageConverter(
         image_size=(image_size, image_size), scale=1 / 127.5, offset=-1.0
