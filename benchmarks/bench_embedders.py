@@ -30,12 +30,13 @@ of the ratios of adjacent pairs. The details give the CPU cost of the work
 the baseline leaves out, measured alone: tokenizing and framing
 (``prepare_ms_per_text``), reading, decoding and resizing
 (``decode_ms_per_image``), and its share of the network's time
-(``*_share``), the overhead to expect if nothing else cost anything. Target: ratio <= 1.1 for text and images, at both sizes.
-The tiny rows show the fixed cost per text or image:
-tokenizing a text or decoding a PNG costs about as much as a tiny network
-does, so they can miss it; at the size users run that cost is a few percent.
-Audio is reported against 1.5: its
-converter, the STFT, runs inside the loop and is part of the embedder's work.
+(``*_share``), the overhead to expect if nothing else cost anything.
+
+Target: ratio <= 1.1 for text and images, at both sizes. The tiny rows show
+the fixed cost per text or image: tokenizing a text or decoding a PNG costs
+about as much as a tiny network does, so they can miss it; at the size users
+run that cost is a few percent. Audio is reported against 1.5: its converter,
+the STFT, runs inside the loop and is part of the embedder's work.
 The memory row measures the peak traced memory (tracemalloc) of
 ``ImageEmbedder.transform`` on ``n`` and ``4 n`` paths at batch sizes 8 and
 32: it is set by ``batch_size``, not by the number of rows (target <= 1.25).

@@ -284,7 +284,10 @@ def test_image_family_equals_bare_backbone(family_presets, images, family, pooli
             for im in images
         ]
     )
-    tokens = np.asarray(backbone(converter(resized)))
+    pixels = converter(resized)
+    # DINOv2 takes {"images": ...}, ViT the tensor itself
+    inputs = {"images": pixels} if isinstance(backbone.input, dict) else pixels
+    tokens = np.asarray(backbone(inputs))
     # ViT: a class token, then 16 patches (16 px in 4 px patches); DINOv2: a
     # class token and a register token, then 4 patches (28 px in 14 px ones)
     prefix, patches = {"vit": (1, 16), "dinov2": (2, 4)}[family]

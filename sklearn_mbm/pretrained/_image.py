@@ -151,8 +151,10 @@ class ImageEmbedder(_BaseEmbedder):
         self.image_size_ = parts["size"]
         self.joint_ = bool(parts["joint"])
         sequence = len(parts["model"].output.shape) == 3
-        if self.pooling == "cls" and not self.joint_ and not (
-            sequence and parts["prefix_tokens"]
+        if (
+            self.pooling == "cls"
+            and not self.joint_
+            and not (sequence and parts["prefix_tokens"])
         ):
             raise ValueError(
                 f"pooling='cls' needs a class token, and the "
