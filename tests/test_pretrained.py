@@ -180,6 +180,34 @@ def test_text_row_ignores_padding_and_neighbours(presets):
     np.testing.assert_allclose(among_long[:1], alone, atol=1e-5)
 
 
+@pytest.mark.parametrize("family", ["bert", "clip", "roberta", "deberta"])
+def test_compiled_tokenizer_path_equals_python_path(presets, family_presets, family):
+    """The tokenizer's TF Text path (used when installed) and KerasHub's
+    pure-Python path (the fallback) give the same ids, and framing cuts and
+    pads them as the model expects."""
+    from sklearn_mbm.pretrained._text import (
+        _python_tokenizer,
+        batch_tokenizer,
+        frame_tokens,
+    )
+
+    preset = {**presets, **family_presets}[family]
+    tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(preset)
+    texts = [*TEXTS, "", "unknownword"]
+    compiled, python = batch_tokenizer(tokenizer), _python_tokenizer(tokenizer)
+    for got, expected in zip(compiled(texts), python(texts)):
+        np.testing.assert_array_equal(got, expected)
+    pieces, lengths = python(texts)
+    ids, mask = frame_tokens(pieces, lengths, 5, -1, -2, -3)
+    rows = np.split(pieces, np.cumsum(lengths)[:-1])
+    for row, text_ids, text_mask, n in zip(rows, ids, mask, lengths):
+        kept = min(n, 3)
+        assert list(text_ids[: kept + 2]) == [-1, *row[:kept], -2]
+        assert (text_ids[kept + 2 :] == -3).all()
+        assert text_mask.sum() == kept + 2 and text_mask[: kept + 2].all()
+    assert ids.shape == (len(texts), 5)
+
+
 def test_text_max_length_cuts_and_is_capped(presets):
     est = TextEmbedder(presets["bert"], max_length=4).fit(TEXTS)
     assert est.max_length_ == 4
