@@ -289,7 +289,8 @@ def run(quick=False, base=True):
             clip, "tiny CLIP vision", paths, repeats, batch_size=32
         )
         rows["embed_audio_tiny"] = _audio_row(folder, n // 4, repeats)
-        rows["memory_embed"] = _memory_row(paths, clip, n // 4)
+        # 64 rows: two batches of the largest batch size, so one is in flight
+        rows["memory_embed"] = _memory_row(paths, clip, 64)
     return rows
 
 
