@@ -37,9 +37,11 @@ class ImageEmbedder(_BaseEmbedder):
         process.
     pooling : {"avg", "max", "cls"}, default="avg"
         How the backbone's output becomes one row: the mean or maximum over
-        patch tokens (or the spatial axes of a feature map), or the first
-        (class) token. Ignored by joint presets, whose image embedding is
-        defined by the model.
+        the patch tokens (after ViT's class token, after DINOv2's class and
+        register tokens) or over the spatial axes of a feature map, or the
+        class token (``"cls"``; an error at ``fit`` for a backbone without
+        one). Ignored by joint presets, whose image embedding is defined by
+        the model.
     batch_size : int, default=32
         Images per network call; memory grows with it, not with the number
         of images.
