@@ -180,6 +180,34 @@ def test_text_row_ignores_padding_and_neighbours(presets):
     np.testing.assert_allclose(among_long[:1], alone, atol=1e-5)
 
 
+@pytest.mark.parametrize("family", ["bert", "clip", "roberta", "deberta"])
+def test_compiled_tokenizer_path_equals_python_path(presets, family_presets, family):
+    """The tokenizer's TF Text path (used when installed) and KerasHub's
+    pure-Python path (the fallback) give the same ids, and framing cuts and
+    pads them as the model expects."""
+    from sklearn_mbm.pretrained._text import (
+        _python_tokenizer,
+        batch_tokenizer,
+        frame_tokens,
+    )
+
+    preset = {**presets, **family_presets}[family]
+    tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(preset)
+    texts = [*TEXTS, "", "unknownword"]
+    compiled, python = batch_tokenizer(tokenizer), _python_tokenizer(tokenizer)
+    for got, expected in zip(compiled(texts), python(texts)):
+        np.testing.assert_array_equal(got, expected)
+    pieces, lengths = python(texts)
+    ids, mask = frame_tokens(pieces, lengths, 5, -1, -2, -3)
+    rows = np.split(pieces, np.cumsum(lengths)[:-1])
+    for row, text_ids, text_mask, n in zip(rows, ids, mask, lengths):
+        kept = min(n, 3)
+        assert list(text_ids[: kept + 2]) == [-1, *row[:kept], -2]
+        assert (text_ids[kept + 2 :] == -3).all()
+        assert text_mask.sum() == kept + 2 and text_mask[: kept + 2].all()
+    assert ids.shape == (len(texts), 5)
+
+
 def test_text_max_length_cuts_and_is_capped(presets):
     est = TextEmbedder(presets["bert"], max_length=4).fit(TEXTS)
     assert est.max_length_ == 4
@@ -217,6 +245,98 @@ def test_clip_text_and_image_share_the_projected_space(presets, images):
         T / np.linalg.norm(T, axis=1, keepdims=True)
     ).T
     assert cosine.shape == (len(images), len(TEXTS))
+
+
+# --------------------------------------------------------------------------
+# more backbone families: DistilBERT, RoBERTa, DeBERTa-v3 (text), ViT and
+# DINOv2 (image), each a tiny config from sklearn_mbm.pretrained._tiny
+# --------------------------------------------------------------------------
+
+TEXT_FAMILIES = ["distil_bert", "roberta", "deberta"]
+IMAGE_FAMILIES = ["vit", "dinov2"]
+
+
+@pytest.fixture(scope="session")
+def family_presets(tmp_path_factory):
+    root = tmp_path_factory.mktemp("families")
+    return {
+        name: getattr(_tiny, f"save_tiny_{name}")(root / name)
+        for name in TEXT_FAMILIES + IMAGE_FAMILIES
+    }
+
+
+def _pool(states, mask, pooling):
+    if pooling == "cls":
+        return states[:, 0]
+    mask = mask[:, :, None]
+    if pooling == "max":
+        return np.where(mask, states, -np.inf).max(1)
+    return (states * mask).sum(1) / mask.sum(1)
+
+
+@pytest.mark.parametrize("pooling", ["mean", "cls"])
+@pytest.mark.parametrize("family", TEXT_FAMILIES)
+def test_text_family_equals_bare_backbone(family_presets, family, pooling):
+    preset = family_presets[family]
+    est = TextEmbedder(preset, pooling=pooling, batch_size=2)
+    Z = est.fit_transform(TEXTS)
+    assert est.backbone_family_ == {"deberta": "deberta_v3"}.get(family, family)
+    # the reference: KerasHub's own preprocessor (start, end and padding
+    # tokens of the family, a fixed length) and the bare backbone
+    backbone = keras_hub.models.Backbone.from_preset(preset)
+    preprocessor = keras_hub.models.TextClassifierPreprocessor.from_preset(
+        preset, sequence_length=est.max_length_
+    )
+    x = preprocessor(TEXTS)
+    states = np.asarray(backbone(x))
+    mask = np.asarray(x["padding_mask"]).astype(bool)
+    np.testing.assert_allclose(Z, _pool(states, mask, pooling), atol=1e-5)
+    # a text alone equals the same text among long neighbours
+    alone = est.transform(["nine"])
+    among_long = est.transform([TEXTS[1] * 3, "nine", TEXTS[3] * 2])
+    np.testing.assert_allclose(among_long[1:2], alone, atol=1e-5)
+
+
+@pytest.mark.parametrize("pooling", ["avg", "cls", "max"])
+@pytest.mark.parametrize("family", IMAGE_FAMILIES)
+def test_image_family_equals_bare_backbone(family_presets, images, family, pooling):
+    preset = family_presets[family]
+    est = ImageEmbedder(preset, pooling=pooling, batch_size=2)
+    Z = est.fit_transform(images)
+    backbone = keras_hub.models.Backbone.from_preset(preset)
+    converter = keras_hub.layers.ImageConverter.from_preset(preset)
+    size = converter.image_size
+    resized = np.stack(
+        [
+            np.asarray(Image.fromarray(im).resize(size[::-1], Image.BILINEAR), "f4")
+            for im in images
+        ]
+    )
+    pixels = converter(resized)
+    # DINOv2 takes {"images": ...}, ViT the tensor itself
+    inputs = {"images": pixels} if isinstance(backbone.input, dict) else pixels
+    tokens = np.asarray(backbone(inputs))
+    # ViT: a class token, then 16 patches (16 px in 4 px patches); DINOv2: a
+    # class token and a register token, then 4 patches (28 px in 14 px ones)
+    prefix, patches = {"vit": (1, 16), "dinov2": (2, 4)}[family]
+    assert tokens.shape[1] == prefix + patches
+    if pooling == "cls":
+        expected = tokens[:, 0]
+    elif pooling == "max":
+        expected = tokens[:, prefix:].max(1)
+    else:
+        expected = tokens[:, prefix:].mean(1)
+    np.testing.assert_allclose(Z, expected, atol=1e-5)
+    # an image alone equals it among other images
+    np.testing.assert_allclose(est.transform(images[2:3]), Z[2:3], atol=1e-5)
+
+
+def test_image_cls_pooling_needs_a_class_token(tmp_path, images):
+    preset = _tiny.save_tiny_vit(tmp_path / "vit", use_class_token=False)
+    Z = ImageEmbedder(preset).fit_transform(images)  # avg over all patches
+    assert Z.shape == (len(images), 16)
+    with pytest.raises(ValueError, match="pooling='cls' needs a class token"):
+        ImageEmbedder(preset, pooling="cls").fit(images)
 
 
 def _bare_whisper(preset, clip):

@@ -234,11 +234,21 @@ def predict_function(model, preprocess=None):
             x = preprocess(x)
         return model(x, training=False)
 
+    # numpy inputs in the dtypes the model declares (bool masks -> int),
+    # converted without walking the input structure on every call
+    if isinstance(signature, dict):
+        dtypes = {name: s.dtype.as_numpy_dtype for name, s in signature.items()}
+
+        def convert(x):
+            return {name: np.asarray(x[name], dtype) for name, dtype in dtypes.items()}
+
+    else:
+        dtype = signature.dtype.as_numpy_dtype
+
+        def convert(x):
+            return np.asarray(x, dtype)
+
     def run(x):
-        # numpy inputs in the dtypes the model declares (bool masks -> int)
-        x = keras.tree.map_structure(
-            lambda a, s: np.asarray(a, dtype=s.dtype.as_numpy_dtype), x, signature
-        )
-        return keras.ops.convert_to_numpy(predict(x))
+        return predict(convert(x)).numpy()
 
     return run

@@ -39,9 +39,11 @@ class ImageEmbedder(_BaseEmbedder):
         process.
     pooling : {"avg", "max", "cls"}, default="avg"
         How the backbone's output becomes one row: the mean or maximum over
-        patch tokens (or the spatial axes of a feature map), or the first
-        (class) token. Ignored by joint presets, whose image embedding is
-        defined by the model.
+        the patch tokens (after ViT's class token, after DINOv2's class and
+        register tokens) or over the spatial axes of a feature map, or the
+        class token (``"cls"``; an error at ``fit`` for a backbone without
+        one). Ignored by joint presets, whose image embedding is defined by
+        the model.
     batch_size : int, default=32
         Images per network call; memory grows with it, not with the number
         of images.
@@ -131,7 +133,10 @@ class ImageEmbedder(_BaseEmbedder):
             outputs = backbone.output
             if isinstance(outputs, dict):
                 outputs = outputs.get("sequence_output", next(iter(outputs.values())))
-            model = keras.Model(backbone.input, outputs)
+            inputs = backbone.input
+            if isinstance(inputs, dict):  # DINOv2: {"images": ...}
+                (inputs,) = inputs.values()
+            model = keras.Model(inputs, outputs)
         return {
             "backbone": backbone,
             "converter": converter,
@@ -139,11 +144,24 @@ class ImageEmbedder(_BaseEmbedder):
             "predict": predict_function(model, preprocess=converter),
             "joint": joint,
             "size": (int(size[0]), int(size[1])),
+            "prefix_tokens": 0 if joint else prefix_tokens(backbone),
         }
 
     def _configure(self, parts):
         self.image_size_ = parts["size"]
         self.joint_ = bool(parts["joint"])
+        sequence = len(parts["model"].output.shape) == 3
+        if (
+            self.pooling == "cls"
+            and not self.joint_
+            and not (sequence and parts["prefix_tokens"])
+        ):
+            raise ValueError(
+                f"pooling='cls' needs a class token, and the "
+                f"{type(parts['backbone']).__name__} of preset {self.preset!r} "
+                "has none (a feature map, or a ViT without use_class_token): "
+                "use pooling='avg' or 'max'."
+            )
         probe = np.zeros((1, *self.image_size_, 3), dtype=np.float32)
         self.n_features_out_ = int(self._embed_batch(parts, list(probe)).shape[1])
 
@@ -158,17 +176,38 @@ class ImageEmbedder(_BaseEmbedder):
     def _run_batch(self, parts, inputs):
         # the converter (the preset's normalisation, and a resize that is a
         # no-op at its size) runs in the network's traced function
-        return pool_tokens(parts["predict"](inputs), self.pooling)
+        outputs = parts["predict"](inputs)
+        return pool_tokens(outputs, self.pooling, parts["prefix_tokens"])
 
 
-def pool_tokens(outputs, pooling):
-    """Pool ``(n, tokens, dim)`` or ``(n, h, w, dim)`` outputs into rows."""
+def prefix_tokens(backbone):
+    """How many tokens precede the patch tokens of a vision backbone's output.
+
+    ViT: its class token (``use_class_token``); DINOv2 / DINOv3: the class
+    token and the register tokens. Other backbones (feature maps, unknown
+    token models) count none: all their positions are pooled.
+    """
+    if hasattr(backbone, "use_class_token"):
+        return int(bool(backbone.use_class_token))
+    if type(backbone).__name__ in ("DINOV2Backbone", "DINOV3Backbone"):
+        return 1 + int(getattr(backbone, "num_register_tokens", 0))
+    return 0
+
+
+def pool_tokens(outputs, pooling, prefix=0):
+    """Pool ``(n, tokens, dim)`` or ``(n, h, w, dim)`` outputs into rows.
+
+    ``"cls"`` is the first token; ``"avg"`` and ``"max"`` pool the patch
+    tokens, after the ``prefix`` class and register tokens.
+    """
     outputs = np.asarray(outputs)
     if outputs.ndim == 2:
         return outputs.astype(np.float32)
+    if outputs.ndim == 3:
+        if pooling == "cls":
+            return outputs[:, 0].astype(np.float32)
+        outputs = outputs[:, prefix:]
     flat = outputs.reshape(outputs.shape[0], -1, outputs.shape[-1])
-    if pooling == "cls":
-        return flat[:, 0].astype(np.float32)
     if pooling == "max":
         return flat.max(axis=1).astype(np.float32)
     return flat.mean(axis=1).astype(np.float32)

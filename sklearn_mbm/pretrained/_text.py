@@ -1,5 +1,6 @@
 """TextEmbedder: pooled hidden states (or CLIP's projected text embedding)."""
 
+import itertools
 import numbers
 
 import numpy as np
@@ -151,6 +152,7 @@ class TextEmbedder(_BaseEmbedder):
             "tokenizer": tokenizer,
             "model": model,
             "predict": predict_function(model),
+            "tokenize": batch_tokenizer(tokenizer),
             "joint": joint,
             "limit": limit,
             "input_names": names,
@@ -173,22 +175,15 @@ class TextEmbedder(_BaseEmbedder):
     def _prepare_batch(self, parts, values):
         tokenizer = parts["tokenizer"]
         texts = [text.lower() for text in values] if parts["lowercase"] else values
-        pieces = tokenizer(texts)
-        if hasattr(pieces, "to_list"):  # a ragged tensor on older keras-hub
-            pieces = pieces.to_list()
-        ids = [
-            [tokenizer.start_token_id]
-            + [int(t) for t in piece[: self.max_length_ - 2]]
-            + [tokenizer.end_token_id]
-            for piece in pieces
-        ]
-        width = max(len(row) for row in ids)
-        pad = tokenizer.pad_token_id
-        token_ids = np.full((len(ids), width), pad, dtype="int32")
-        mask = np.zeros((len(ids), width), dtype=bool)
-        for row, sequence in enumerate(ids):
-            token_ids[row, : len(sequence)] = sequence
-            mask[row, : len(sequence)] = True
+        pieces, lengths = parts["tokenize"](texts)  # the whole batch at once
+        token_ids, mask = frame_tokens(
+            pieces,
+            lengths,
+            self.max_length_,
+            tokenizer.start_token_id,
+            tokenizer.end_token_id,
+            tokenizer.pad_token_id,
+        )
         if parts["joint"]:
             return token_ids, mask
         inputs = {"token_ids": token_ids}
@@ -209,8 +204,72 @@ def pool_states(states, mask, pooling):
     """Pool ``(n, length, dim)`` hidden states over the unmasked positions."""
     if pooling == "cls":
         return states[:, 0].astype(np.float32)
-    keep = mask[:, :, np.newaxis]
     if pooling == "max":
+        keep = mask[:, :, np.newaxis]
         return np.where(keep, states, -np.inf).max(axis=1).astype(np.float32)
-    total = (states * keep).sum(axis=1)
-    return (total / keep.sum(axis=1)).astype(np.float32)
+    weights = mask.astype(states.dtype)
+    total = np.einsum("nld,nl->nd", states, weights)
+    return (total / weights.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def batch_tokenizer(tokenizer):
+    """``f(texts) -> (pieces, lengths)``: a batch's token ids, flat, and the
+    number of ids of each text.
+
+    With TensorFlow Text installed (keras-hub's own dependency) the
+    tokenizer runs its compiled TensorFlow path, traced once; without it,
+    KerasHub's pure-Python path (the same ids, several times slower).
+    """
+    try:
+        import tensorflow_text  # noqa: F401
+    except ImportError:
+        return _python_tokenizer(tokenizer)
+    from sklearn_mbm._keras import import_tensorflow
+
+    tf = import_tensorflow()
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def tokenize(texts):
+        pieces = tokenizer(texts)
+        return pieces.flat_values, pieces.row_lengths()
+
+    def run(texts):
+        pieces, lengths = tokenize(tf.constant(texts, tf.string))
+        return pieces.numpy(), lengths.numpy()
+
+    return run
+
+
+def _python_tokenizer(tokenizer):
+    def run(texts):
+        pieces = tokenizer(texts)
+        if hasattr(pieces, "to_list"):  # a ragged tensor on older keras-hub
+            pieces = pieces.to_list()
+        lengths = np.fromiter(map(len, pieces), np.int64, len(pieces))
+        flat = itertools.chain.from_iterable(pieces)
+        return np.fromiter(flat, np.int32, int(lengths.sum())), lengths
+
+    return run
+
+
+def frame_tokens(pieces, lengths, max_length, start_id, end_id, pad_id):
+    """Token ids ``(n, width)`` and padding mask of a batch's flat pieces.
+
+    ``pieces`` holds the texts' ids one after another, ``lengths`` how many
+    each has. Each text is cut to ``max_length - 2`` ids and framed by the
+    start and end tokens; rows are padded with ``pad_id`` to the longest.
+    Array operations only, no Python loop per text or token.
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    kept = np.minimum(lengths, max_length - 2)
+    width = int(kept.max()) + 2
+    positions = np.arange(width)
+    inner = (positions >= 1) & (positions <= kept[:, np.newaxis])
+    # where each kept id sits in ``pieces``: its text's offset + its position
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    take = (np.nonzero(inner)[1] - 1) + np.repeat(offsets, kept)
+    token_ids = np.full((len(lengths), width), pad_id, dtype="int32")
+    token_ids[inner] = np.asarray(pieces)[take]
+    token_ids[:, 0] = start_id
+    token_ids[np.arange(len(lengths)), kept + 1] = end_id
+    return token_ids, positions < (kept[:, np.newaxis] + 2)
