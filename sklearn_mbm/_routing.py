@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from sklearn_mbm._io import is_missing, is_polars, polars_cells, position_text
+from sklearn_mbm._io._cells import is_missing, is_polars, polars_cells, position_text
 
 
 def _is_int(key):
@@ -79,7 +79,7 @@ def select_column(X, key):
     """Select a column (scalar key, 1-D result) or a block (list key, 2-D).
 
     From a polars DataFrame a column comes as a 1-D object array of cells
-    (see :func:`~sklearn_mbm._io.polars_cells`) and a block as an ndarray.
+    (see :func:`~sklearn_mbm._io._cells.polars_cells`) and a block as an ndarray.
     """
     if is_polars(X):
         if isinstance(key, list):
@@ -97,7 +97,7 @@ def select_column(X, key):
 def describe_row(data, position):
     """``"row 4"``, or ``"row 'b' (position 4)"`` when the row's index label
     (of a Series or DataFrame) is not its position (see
-    :func:`~sklearn_mbm._io.position_text`)."""
+    :func:`~sklearn_mbm._io._cells.position_text`)."""
     index = getattr(data, "index", None) if hasattr(data, "iloc") else None
     return f"row {position_text(index, position)}"
 
