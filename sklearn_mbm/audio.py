@@ -13,8 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import librosa
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
@@ -29,6 +28,7 @@ from sklearn_mbm._audio_features import (
     pool_segments,
     time_segments,
 )
+from sklearn_mbm._compat import Interval, StrOptions, _fit_context
 from sklearn_mbm._io import (
     ON_ERROR_OPTIONS,
     CellLoadWarning,

@@ -14,27 +14,30 @@ from numbers import Integral
 
 import numpy as np
 from scipy.sparse import issparse
-from sklearn.base import ClassifierMixin, _fit_context, clone, is_classifier
+from sklearn.base import ClassifierMixin, clone, is_classifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import check_cv, cross_val_predict
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import Bunch
-from sklearn.utils._param_validation import HasMethods, StrOptions
-from sklearn.utils._repr_html.estimator import _VisualBlock
-from sklearn.utils._tags import get_tags
-from sklearn.utils._user_interface import _print_elapsed_time
+from sklearn.utils import Bunch, get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_consistent_length,
     check_is_fitted,
     column_or_1d,
     validate_data,
 )
 
+from sklearn_mbm._compat import (
+    HasMethods,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+    _print_elapsed_time,
+    _VisualBlock,
+)
 from sklearn_mbm._composition import ModalityComposition, check_named_columns
 from sklearn_mbm._fit_params import (
     is_drop,

@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import (
     CountVectorizer,
@@ -19,10 +19,16 @@ from sklearn.feature_extraction.text import (
     TfidfVectorizer,
 )
 from sklearn.utils import check_array
-from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
-from sklearn.utils._set_output import _get_container_adapter, _get_output_config
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_mbm._compat import (
+    Interval,
+    RealNotInt,
+    StrOptions,
+    _fit_context,
+    _get_container_adapter,
+    _get_output_config,
+)
 from sklearn_mbm._io import (
     ON_ERROR_OPTIONS,
     CellLoadWarning,

@@ -16,10 +16,10 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_mbm._compat import Interval, StrOptions, _fit_context
 from sklearn_mbm._io import (
     ON_ERROR_OPTIONS,
     CellLoadWarning,
