@@ -40,7 +40,7 @@ def encode(array, fmt, **kwargs):
 
 
 # --------------------------------------------------------------------------
-# cell kinds
+# Cell kinds
 # --------------------------------------------------------------------------
 
 
@@ -276,7 +276,7 @@ def test_luma_matches_pillow(rgb):
 
 
 # --------------------------------------------------------------------------
-# errors: each names the sample index, the path, and what was wrong
+# Errors: each names the sample index, the path, and what was wrong
 # --------------------------------------------------------------------------
 
 
@@ -403,7 +403,7 @@ def test_unopenable_path():
 
 
 # --------------------------------------------------------------------------
-# properties: any input raises a documented error or gives a finite image
+# Properties: any input raises a documented error or gives a finite image
 # --------------------------------------------------------------------------
 
 
