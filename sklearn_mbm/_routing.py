@@ -83,16 +83,22 @@ def select_column(X, key):
     (see :func:`~sklearn_mbm._io._cells.polars_cells`) and a block as an
     ndarray.
     """
+    if is_polars(X):
+        # Not through _safe_indexing: scikit-learn 1.8 (the lower bound)
+        # reaches polars 2 columns by name through the dataframe interchange
+        # protocol, which polars 2 no longer offers ("only supported for
+        # dataframes").
+        if isinstance(key, list):
+            names = [X.columns[k] if _is_int(k) else k for k in key]
+            return X.select(names).to_numpy()
+        return polars_cells(X.to_series(key) if _is_int(key) else X.get_column(key))
     # scikit-learn's _safe_indexing (here and in take_rows) costs about 45
     # microseconds more per call than direct indexing on arrays and lists
     # (0.4 vs 28 for a column of a 600-row object array, 1.4 vs 47 for 540
-    # of its rows) and the same on pandas and polars (23 vs 30, 48 vs 56), on
-    # the bundled sample with scikit-learn 1.9.1. Calls are once per modality
-    # per fit or transform, so that is nothing next to extraction.
-    selected = _safe_indexing(X, key, axis=1)
-    if is_polars(X):
-        return selected.to_numpy() if isinstance(key, list) else polars_cells(selected)
-    return selected
+    # of its rows) and the same on pandas (23 vs 30, 48 vs 56), on the bundled
+    # sample with scikit-learn 1.9.1. Calls are once per modality per fit or
+    # transform, so that is nothing next to extraction.
+    return _safe_indexing(X, key, axis=1)
 
 
 def describe_row(data, position):
