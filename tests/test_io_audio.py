@@ -27,7 +27,7 @@ def _read(path):
 
 
 # --------------------------------------------------------------------------
-# Accepted cells
+# accepted cells
 # --------------------------------------------------------------------------
 
 
@@ -238,7 +238,7 @@ def test_decoder_errors_say_who_refused(tmp_path):
 
 
 # --------------------------------------------------------------------------
-# Errors: each names the sample index, the path for files, and the problem
+# errors: each names the sample index, the path for files, and the problem
 # --------------------------------------------------------------------------
 
 
@@ -378,7 +378,7 @@ def test_downsampling_to_less_than_one_sample_keeps_one():
 
 
 # --------------------------------------------------------------------------
-# Property tests: only the documented errors, or a finite 1-D float64 array
+# property tests: only the documented errors, or a finite 1-D float64 array
 # --------------------------------------------------------------------------
 
 DOCUMENTED = (ValueError, TypeError, FileNotFoundError)

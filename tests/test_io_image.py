@@ -40,7 +40,7 @@ def encode(array, fmt, **kwargs):
 
 
 # --------------------------------------------------------------------------
-# Cell kinds
+# cell kinds
 # --------------------------------------------------------------------------
 
 
@@ -276,7 +276,7 @@ def test_luma_matches_pillow(rgb):
 
 
 # --------------------------------------------------------------------------
-# Errors: each names the sample index, the path, and what was wrong
+# errors: each names the sample index, the path, and what was wrong
 # --------------------------------------------------------------------------
 
 
@@ -403,7 +403,7 @@ def test_unopenable_path():
 
 
 # --------------------------------------------------------------------------
-# Properties: any input raises a documented error or gives a finite image
+# properties: any input raises a documented error or gives a finite image
 # --------------------------------------------------------------------------
 
 
