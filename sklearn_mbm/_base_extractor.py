@@ -21,10 +21,10 @@ import warnings
 import joblib
 import numpy as np
 import sklearn
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import StrOptions
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_mbm._compat import StrOptions, _fit_context
 from sklearn_mbm._io import ON_ERROR_OPTIONS, as_cells, is_missing
 from sklearn_mbm.exceptions import CellLoadWarning
 

@@ -16,9 +16,9 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse
-from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_array, validate_data
 
+from sklearn_mbm._compat import _BaseComposition
 from sklearn_mbm._io import is_polars
 from sklearn_mbm._routing import (
     _is_frame,

@@ -15,11 +15,15 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
-    _raise_for_params,
-    _routing_enabled,
     process_routing,
 )
-from sklearn.utils.validation import _check_method_params, has_fit_parameter
+from sklearn.utils.validation import has_fit_parameter
+
+from sklearn_mbm._compat import (
+    _check_method_params,
+    _raise_for_params,
+    _routing_enabled,
+)
 
 
 def is_drop(estimator):

@@ -18,21 +18,20 @@ default (``_default_final_estimator``).
 """
 
 import numpy as np
-from sklearn.base import _fit_context, clone, is_classifier, is_regressor
+from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.model_selection import check_cv, cross_val_predict
 from sklearn.pipeline import Pipeline
-from sklearn.utils import Bunch
-from sklearn.utils._param_validation import HasMethods
-from sklearn.utils._repr_html.estimator import _VisualBlock
-from sklearn.utils._tags import get_tags
-from sklearn.utils._user_interface import _print_elapsed_time
+from sklearn.utils import Bunch, get_tags
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_consistent_length,
-    check_is_fitted,
-)
+from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
+from sklearn_mbm._compat import (
+    HasMethods,
+    _check_sample_weight,
+    _fit_context,
+    _print_elapsed_time,
+    _VisualBlock,
+)
 from sklearn_mbm._composition import ModalityComposition
 from sklearn_mbm._fit_params import (
     is_drop,

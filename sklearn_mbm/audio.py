@@ -12,7 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import librosa
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
 from tqdm.auto import tqdm
 
 from sklearn_mbm._audio_features import (
@@ -27,6 +26,7 @@ from sklearn_mbm._audio_features import (
     time_segments,
 )
 from sklearn_mbm._base_extractor import _BaseExtractor, substitute, try_load
+from sklearn_mbm._compat import Interval, StrOptions
 from sklearn_mbm._io import load_audio_cell, sample_index, thread_count
 
 __all__ = ["AudioFeatureExtractor"]

@@ -14,11 +14,11 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
+from sklearn_mbm._compat import StrOptions
 from sklearn_mbm._late_fusion import _BaseLateFusion, _shared_docs
 
 __all__ = ["LateFusionClassifier", "LateFusionRegressor"]

@@ -19,10 +19,8 @@ from numbers import Integral
 import joblib
 import numpy as np
 from scipy import sparse
-from sklearn.base import TransformerMixin, _fit_context, clone
+from sklearn.base import TransformerMixin, clone
 from sklearn.decomposition import PCA
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils._repr_html.estimator import _VisualBlock
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
     check_array,
@@ -32,6 +30,13 @@ from sklearn.utils.validation import (
 
 from sklearn_mbm._cache import callables_token, fingerprint
 from sklearn_mbm._cache_layer import cached_call
+from sklearn_mbm._compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _fit_context,
+    _VisualBlock,
+)
 from sklearn_mbm._composition import ModalityComposition, default_output
 from sklearn_mbm._normalize import make_normalizer
 from sklearn_mbm._routing import (

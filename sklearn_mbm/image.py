@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from sklearn_mbm._base_extractor import (
     CELL_ERRORS,
@@ -16,6 +15,7 @@ from sklearn_mbm._base_extractor import (
     substitute,
     try_load,
 )
+from sklearn_mbm._compat import HasMethods, Interval, StrOptions
 from sklearn_mbm._io import is_missing, load_image_cell, sample_index, thread_count
 from sklearn_mbm._keras_applications import (
     build_application,

@@ -62,6 +62,11 @@ def _find_modalities(estimator):
 
 def _column_positions(X, modalities):
     """Map each modality to the integer positions of its columns in ``X``."""
+    # Not scikit-learn's _get_column_indices: with scikit-learn 1.8 it fails
+    # on a polars DataFrame (AttributeError, polars 2.1), and with 1.9 it
+    # refuses a pandas DataFrame with any duplicated column name, even one no
+    # modality selects (narwhals DuplicateError). Here only a selected
+    # duplicate is refused, with a message naming the modality.
     positions = {}
     for name, column in modalities.items():
         if not isinstance(name, str):

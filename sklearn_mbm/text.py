@@ -17,10 +17,15 @@ from sklearn.feature_extraction.text import (
     TfidfVectorizer,
 )
 from sklearn.utils import check_array
-from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
-from sklearn.utils._set_output import _get_container_adapter, _get_output_config
 
 from sklearn_mbm._base_extractor import _BaseExtractor, numbered_names, substitute
+from sklearn_mbm._compat import (
+    Interval,
+    RealNotInt,
+    StrOptions,
+    _get_container_adapter,
+    _get_output_config,
+)
 from sklearn_mbm._io import (
     cell_error_message,
     is_missing,

@@ -196,7 +196,7 @@ def test_unseekable_codecs_read_like_soundfile(tmp_path, fmt, subtype):
 
 
 def test_unseekable_codec_longer_than_one_read_block(tmp_path, monkeypatch):
-    import sklearn_mbm._io as io_module
+    import sklearn_mbm._io.audio as io_module
 
     path = tmp_path / "clip.wav"
     _write_codec(path, "WAV", "GSM610")
@@ -218,7 +218,7 @@ def test_truncated_unseekable_wav(tmp_path, subtype):
 
 
 def test_decoder_errors_say_who_refused(tmp_path):
-    from sklearn_mbm._io import _soundfile_refusal
+    from sklearn_mbm._io.audio import _soundfile_refusal
 
     not_audio = tmp_path / "notes.wav"
     not_audio.write_text("this is text, not sound\n" * 50)
@@ -468,7 +468,7 @@ def test_random_tuple_rates(rate, n):
 
 def test_unreadable_file(tmp_path, monkeypatch):
     """An OSError other than a missing file (here: permission) is a ValueError."""
-    import sklearn_mbm._io as cell_io
+    import sklearn_mbm._io._cells as cell_io
 
     path = tmp_path / "locked.wav"
     path.write_bytes(b"RIFF")
@@ -476,7 +476,7 @@ def test_unreadable_file(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied", str(path))
 
-    # a module-level `open` shadows the builtin inside _io only
+    # a module-level `open` shadows the builtin inside _io._cells only
     monkeypatch.setattr(cell_io, "open", refuse, raising=False)
     with pytest.raises(ValueError, match=r"sample 0 \(path .*\).*cannot open.*denied"):
         load_audio_cell(path, 0, sr=8000)

@@ -4,9 +4,9 @@ import math
 import numbers
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from sklearn_mbm._base_extractor import substitute
+from sklearn_mbm._compat import Interval, StrOptions
 from sklearn_mbm._io import load_audio_cell
 from sklearn_mbm.pretrained._base import _BaseEmbedder
 from sklearn_mbm.pretrained._hub import predict_function

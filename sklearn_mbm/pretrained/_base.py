@@ -16,9 +16,9 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from sklearn.utils._param_validation import Interval
 
 from sklearn_mbm._base_extractor import _BaseExtractor, numbered_names, try_load
+from sklearn_mbm._compat import Interval
 from sklearn_mbm._io import sample_index, thread_count
 from sklearn_mbm.pretrained._hub import load_preset, preset_fingerprint
 

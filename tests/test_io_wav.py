@@ -1,4 +1,4 @@
-"""Tests for ``sklearn_mbm._wav``: numpy decoding of plain PCM WAV files.
+"""Tests for ``sklearn_mbm._io._wav``: numpy decoding of plain PCM WAV files.
 
 The reference is libsndfile (through soundfile) on the same bytes: every
 layout the fast path decodes must give the identical float64 array, and
@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sklearn_mbm._io import load_audio_cell
-from sklearn_mbm._wav import decode_plain_pcm, read_riff_layout
+from sklearn_mbm._io._wav import decode_plain_pcm, read_riff_layout
 
 FSDD = Path(__file__).resolve().parents[2] / "shared" / "data" / "fsdd" / "recordings"
 needs_fsdd = pytest.mark.skipif(

@@ -10,7 +10,7 @@ returns float64: unsigned 8-bit as ``(x - 128) / 128``, signed 16- and 32-bit
 as ``x / 2**15`` and ``x / 2**31``, IEEE floats unchanged. Every other layout
 (24-bit, big-endian RIFX, compressed codecs, streaming placeholders, a format
 chunk after the data) returns ``None`` and is left to libsndfile.
-``tests/test_io.py`` checks both paths give identical arrays.
+``tests/test_io_wav.py`` checks both paths give identical arrays.
 """
 
 import struct
