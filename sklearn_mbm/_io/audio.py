@@ -316,7 +316,7 @@ def _decode_plain_wav(file, size, index, cell):
     """Refuse a truncated WAV; decode a plain PCM one with numpy.
 
     Returns ``(mono float64 waveform, rate)``, or None when the data is not a
-    plain PCM WAV (see :mod:`sklearn_mbm._wav`), which libsndfile then
+    plain PCM WAV (see :mod:`sklearn_mbm._io._wav`), which libsndfile then
     decodes. libsndfile itself reads a truncated WAV without complaint,
     trimming its data chunk to the bytes present, so a file cut off mid-copy
     would silently give a shorter clip: the chunk walk catches it.
