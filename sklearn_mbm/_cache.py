@@ -7,20 +7,29 @@ defaults, closure and the globals it names, as :class:`joblib.Memory` does for
 the function it caches; pickling would hash it by name alone, so editing its
 body would serve stale features. Columns of cells are hashed cell by cell (array
 bytes, text, paths) instead of pickling the whole object column, which is
-several times faster for columns of image or waveform arrays. A column of file
-paths is hashed as the paths: file contents changing under the same path do
-not change the key.
+several times faster for columns of image or waveform arrays; the digest of
+an array cell is remembered for the same object as long as its bytes are
+unchanged (see :class:`_CellDigests`), so a search that splits the same frame
+per candidate and fold hashes each cell once. A column of file paths is hashed
+as the paths: file contents changing under the same path do not change the
+key.
 """
 
 import functools
 import hashlib
 import inspect
 import marshal
+import os
+import threading
 import types
+import weakref
+from collections import OrderedDict, deque
 
 import joblib
 import numpy as np
 from joblib.hashing import NumpyHasher
+
+CELL_DIGEST_BYTES = 128 * 2**20
 
 
 def _update_with_array(digest, array):
@@ -29,12 +38,111 @@ def _update_with_array(digest, array):
     digest.update(array.view(np.uint8).ravel() if array.size else b"")
 
 
+class _CellDigests:
+    """Digests of array cells, remembered by identity and checked by value.
+
+    A search hashes the same cells once per candidate and fold: each split is
+    a new frame, but its cells are the same array objects. A remembered digest
+    is used only for the same object (held by a weak reference, so that the id
+    of a freed cell cannot pass for a new one) whose bytes still equal the copy
+    taken when it was hashed; comparing bytes is several times cheaper than
+    hashing them, and a cell edited in place is hashed again. The copies are
+    bounded in bytes (least recently used dropped first) and dropped with
+    their cell; ``max_bytes=0`` remembers nothing.
+    """
+
+    def __init__(self, max_bytes):
+        self.max_bytes = max_bytes
+        self._entries = OrderedDict()  # id(cell) -> (weak ref, copy, digest)
+        self._nbytes = 0
+        self._dead = deque()  # (id, weak ref) of freed cells, appended by GC
+        self._lock = threading.Lock()
+
+    def digests(self, arrays):
+        """SHA-1 digests of the bytes of C-contiguous arrays, in order."""
+        with self._lock:
+            self._purge()
+            found = [self._entries.get(id(array)) for array in arrays]
+        # a copy and a memcmp per cell: about ten times cheaper than SHA-1
+        hits = [
+            i
+            for i, (array, entry) in enumerate(zip(arrays, found))
+            if entry is not None
+            and entry[0]() is array
+            and entry[1] == array.tobytes()
+        ]
+        out = [None] * len(arrays)
+        for i in hits:
+            out[i] = found[i][2]
+        new = []
+        for i, array in enumerate(arrays):
+            if out[i] is None:
+                out[i] = hashlib.sha1(array).digest()
+                new.append((array, out[i]))
+        with self._lock:
+            for i in hits:
+                if id(arrays[i]) in self._entries:
+                    self._entries.move_to_end(id(arrays[i]))
+            for array, cell_digest in new:
+                self._remember(array, cell_digest)
+        return out
+
+    def _remember(self, array, cell_digest):
+        if not self.max_bytes or array.nbytes > self.max_bytes // 4:
+            return
+        key = id(array)
+        self._forget(key)
+        ref = weakref.ref(array, functools.partial(_cell_freed, self._dead, key))
+        self._entries[key] = (ref, array.tobytes(), cell_digest)
+        self._nbytes += array.nbytes
+        while self._nbytes > self.max_bytes:
+            _, (_, dropped, _) = self._entries.popitem(last=False)
+            self._nbytes -= len(dropped)
+
+    def _forget(self, key, ref=None):
+        entry = self._entries.get(key)
+        if entry is not None and (ref is None or entry[0] is ref):
+            del self._entries[key]
+            self._nbytes -= len(entry[1])
+
+    def _purge(self):
+        while self._dead:
+            self._forget(*self._dead.popleft())
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+            self._nbytes = 0
+
+    def __len__(self):
+        return len(self._entries)
+
+    @property
+    def nbytes(self):
+        return self._nbytes
+
+    def _after_fork(self):
+        self._lock = threading.Lock()  # the parent's may be held by a thread
+
+
+def _cell_freed(dead, key, ref):
+    # a weak reference's callback, run by the garbage collector at any point:
+    # it only appends (atomic), the entry goes at the next look-up
+    dead.append((key, ref))
+
+
+CELL_DIGESTS = _CellDigests(CELL_DIGEST_BYTES)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=CELL_DIGESTS._after_fork)
+
+
 def _update_with_cells(digest, cells):
-    # The cells' bytes go straight into the digest, one after the other; what
-    # tells them apart (a tag, dtype and shape, or a length, per cell) is
-    # gathered on the side and hashed at the end, which together determine
-    # the split of the bytes. One digest.update per array, no copies.
-    layout = []
+    # Each array cell is hashed on its own (its digest remembered, see
+    # _CellDigests), text and bytes go in as they are; what tells the cells
+    # apart (a tag, dtype and shape, or a length, per cell) is gathered on the
+    # side and hashed at the end, which together determine the split of the
+    # bytes.
+    layout, parts, arrays, copies = [], [], [], []
     for cell in cells:
         if (
             type(cell) is np.ndarray
@@ -42,20 +150,26 @@ def _update_with_cells(digest, cells):
             and cell.flags.c_contiguous
         ):
             layout.append(("A", cell.dtype.str, cell.shape))
-            digest.update(cell)
+            parts.append(None)  # its digest, below
+            arrays.append(cell)
         elif isinstance(cell, np.ndarray) and cell.dtype != object:
-            array = np.ascontiguousarray(cell)
+            array = np.ascontiguousarray(cell)  # a copy: not worth remembering
             layout.append(("A", array.dtype.str, array.shape))
-            digest.update(array.view(np.uint8).ravel() if array.size else b"")
+            parts.append(hashlib.sha1(array).digest())
         elif isinstance(cell, str):
             data = cell.encode("utf-8", "surrogatepass")
             layout.append(("S", len(data)))
-            digest.update(data)
+            parts.append(data)
         elif isinstance(cell, (bytes, bytearray)):
             layout.append(("B", len(cell)))
-            digest.update(cell)
+            parts.append(cell)
         else:  # PIL images, tuples, None, NaN, paths...: joblib's hash
             layout.append(("O", joblib.hash(cell)))
+    if arrays:
+        remembered = iter(CELL_DIGESTS.digests(arrays))
+        parts = [next(remembered) if part is None else part for part in parts]
+    for part in parts:
+        digest.update(part)
     digest.update(b"layout" + repr(layout).encode())
 
 
