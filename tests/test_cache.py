@@ -215,7 +215,7 @@ def test_array_cells_are_not_confused_by_concatenation():
 
 
 # --------------------------------------------------------------------------
-# Remembered digests of array cells (_CellDigests): the same key as hashing
+# Remembered tokens of array cells (_CellTokens): the same key as hashing
 # every byte, for every edit of the frame, in place or not.
 # --------------------------------------------------------------------------
 
@@ -235,9 +235,9 @@ class _CountingHashlib:
 
 
 @pytest.fixture
-def cell_digests(monkeypatch):
-    memo = _cache._CellDigests(2**20)
-    monkeypatch.setattr(_cache, "CELL_DIGESTS", memo)
+def cell_tokens(monkeypatch):
+    memo = _cache._CellTokens(2**20)
+    monkeypatch.setattr(_cache, "CELL_TOKENS", memo)
     counting = _CountingHashlib()
     monkeypatch.setattr(_cache, "hashlib", counting)
     return memo, counting
@@ -250,16 +250,16 @@ def _waves(seed=0, n=6):
 
 
 def _key_hashing_every_byte(column):
-    memo = _cache.CELL_DIGESTS
+    memo = _cache.CELL_TOKENS
     try:
-        _cache.CELL_DIGESTS = _cache._CellDigests(0)  # remembers nothing
+        _cache.CELL_TOKENS = _cache._CellTokens(0)  # remembers nothing
         return fingerprint("k", column)
     finally:
-        _cache.CELL_DIGESTS = memo
+        _cache.CELL_TOKENS = memo
 
 
-def test_splits_of_a_frame_hash_each_cell_once(cell_digests):
-    memo, counting = cell_digests
+def test_splits_of_a_frame_hash_each_cell_once(cell_tokens):
+    memo, counting = cell_tokens
     X = _waves()
     keys = [fingerprint("k", X["v"].iloc[rows]) for rows in ([0, 1, 2], [3, 4, 5])]
     assert counting.sha1_calls == 6 + 2  # 6 cells, and the 2 keys themselves
@@ -275,7 +275,7 @@ def test_splits_of_a_frame_hash_each_cell_once(cell_digests):
 @pytest.mark.parametrize(
     "edit", ["value in place", "shape in place", "dtype in place", "cell replaced"]
 )
-def test_an_edit_of_the_same_frame_changes_the_key(cell_digests, edit):
+def test_an_edit_of_the_same_frame_changes_the_key(cell_tokens, edit):
     X = _waves()
     before = fingerprint("k", X["v"])
     cell = X["v"].iloc[2]
@@ -294,8 +294,8 @@ def test_an_edit_of_the_same_frame_changes_the_key(cell_digests, edit):
     assert after == fingerprint("k", copy.deepcopy(X["v"]))  # fresh objects
 
 
-def test_a_freed_cell_is_forgotten(cell_digests):
-    memo, _ = cell_digests
+def test_a_freed_cell_is_forgotten(cell_tokens):
+    memo, _ = cell_tokens
     X = _waves(n=4)
     fingerprint("k", X["v"])
     assert len(memo) == 4 and memo.nbytes == 4 * 200
@@ -307,13 +307,13 @@ def test_a_freed_cell_is_forgotten(cell_digests):
 
 
 def test_remembered_copies_are_bounded():
-    memo = _cache._CellDigests(1000)
+    memo = _cache._CellTokens(1000)
     cells = [np.full(50, i, dtype=np.float32) for i in range(10)]  # 200 bytes
-    digests = memo.digests(cells)
+    tokens = memo.tokens(cells)
     assert memo.nbytes <= 1000 and len(memo) == 5  # the 5 most recent
-    assert memo.digests(cells) == digests
-    assert memo.digests([np.zeros(100, np.float32)]) and len(memo) <= 5
-    memo.digests([np.zeros(1000, np.uint8)])  # over a quarter: not kept
+    assert memo.tokens(cells) == tokens
+    assert memo.tokens([np.zeros(100, np.float32)]) and len(memo) <= 5
+    memo.tokens([np.zeros(1000, np.uint8)])  # over a quarter: not kept
     assert memo.nbytes <= 1000
     memo.clear()
     assert len(memo) == 0 and memo.nbytes == 0
