@@ -7,20 +7,29 @@ defaults, closure and the globals it names, as :class:`joblib.Memory` does for
 the function it caches; pickling would hash it by name alone, so editing its
 body would serve stale features. Columns of cells are hashed cell by cell (array
 bytes, text, paths) instead of pickling the whole object column, which is
-several times faster for columns of image or waveform arrays. A column of file
-paths is hashed as the paths: file contents changing under the same path do
-not change the key.
+several times faster for columns of image or waveform arrays; the token of
+an array cell is remembered for the same object as long as its bytes are
+unchanged (see :class:`_CellTokens`), so a search that splits the same frame
+per candidate and fold hashes each cell once. A column of file paths is hashed
+as the paths: file contents changing under the same path do not change the
+key.
 """
 
 import functools
 import hashlib
 import inspect
 import marshal
+import os
+import threading
 import types
+import weakref
+from collections import OrderedDict, deque
 
 import joblib
 import numpy as np
 from joblib.hashing import NumpyHasher
+
+CELL_TOKEN_BYTES = 128 * 2**20
 
 
 def _update_with_array(digest, array):
@@ -29,34 +38,140 @@ def _update_with_array(digest, array):
     digest.update(array.view(np.uint8).ravel() if array.size else b"")
 
 
+def _array_token(array):
+    """Digest of a C-contiguous array's dtype, shape and bytes."""
+    digest = hashlib.sha1(f"{array.dtype.str}{array.shape}|".encode())
+    digest.update(array)
+    return digest.digest()
+
+
+class _CellTokens:
+    """Tokens of array cells (:func:`_array_token`), remembered by identity
+    and checked by value.
+
+    A search hashes the same cells once per candidate and fold: each split is
+    a new frame, but its cells are the same array objects. A remembered token
+    is used only for the same object (held by a weak reference, so that the id
+    of a freed cell cannot pass for a new one) whose dtype, shape and bytes
+    still equal those it had when it was hashed (a copy of its bytes is kept:
+    comparing bytes is about ten times cheaper than hashing them), so a cell
+    edited in place is hashed again. The copies are bounded in bytes (least
+    recently used dropped first) and dropped with their cell;
+    ``max_bytes=0`` remembers nothing.
+    """
+
+    def __init__(self, max_bytes):
+        self.max_bytes = max_bytes
+        # id(cell) -> (weak ref, dtype.str, shape, copy of the bytes, token)
+        self._entries = OrderedDict()
+        self._nbytes = 0
+        self._dead = deque()  # (id, weak ref) of freed cells, appended by GC
+        self._lock = threading.Lock()
+
+    def tokens(self, arrays):
+        """Tokens of C-contiguous arrays, in order."""
+        with self._lock:
+            self._purge()
+            found = [self._entries.get(id(array)) for array in arrays]
+        out, new = [], []
+        for array, entry in zip(arrays, found):
+            if (
+                entry is not None
+                and entry[0]() is array
+                and entry[1] == array.dtype.str
+                and entry[2] == array.shape
+                and entry[3] == array.tobytes()
+            ):
+                out.append(entry[4])
+            else:
+                token = _array_token(array)
+                out.append(token)
+                new.append((array, token))
+        with self._lock:
+            for array in arrays:
+                if id(array) in self._entries:
+                    self._entries.move_to_end(id(array))
+            for array, token in new:
+                self._remember(array, token)
+        return out
+
+    def _remember(self, array, token):
+        if not self.max_bytes or array.nbytes > self.max_bytes // 4:
+            return
+        key = id(array)
+        self._forget(key)
+        ref = weakref.ref(array, functools.partial(_cell_freed, self._dead, key))
+        data = array.tobytes()
+        self._entries[key] = (ref, array.dtype.str, array.shape, data, token)
+        self._nbytes += len(data)
+        while self._nbytes > self.max_bytes:
+            _, dropped = self._entries.popitem(last=False)
+            self._nbytes -= len(dropped[3])
+
+    def _forget(self, key, ref=None):
+        entry = self._entries.get(key)
+        if entry is not None and (ref is None or entry[0] is ref):
+            del self._entries[key]
+            self._nbytes -= len(entry[3])
+
+    def _purge(self):
+        while self._dead:
+            self._forget(*self._dead.popleft())
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+            self._nbytes = 0
+
+    def __len__(self):
+        return len(self._entries)
+
+    @property
+    def nbytes(self):
+        return self._nbytes
+
+    def _after_fork(self):
+        self._lock = threading.Lock()  # the parent's may be held by a thread
+
+
+def _cell_freed(dead, key, ref):
+    # a weak reference's callback, run by the garbage collector at any point:
+    # it only appends (atomic), the entry goes at the next look-up
+    dead.append((key, ref))
+
+
+CELL_TOKENS = _CellTokens(CELL_TOKEN_BYTES)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=CELL_TOKENS._after_fork)
+
+
 def _update_with_cells(digest, cells):
-    # The cells' bytes go straight into the digest, one after the other; what
-    # tells them apart (a tag, dtype and shape, or a length, per cell) is
-    # gathered on the side and hashed at the end, which together determine
-    # the split of the bytes. One digest.update per array, no copies.
-    layout = []
+    # Each cell becomes one tagged part: an array its token (remembered, see
+    # _CellTokens), text and bytes their length and data, anything else
+    # joblib's hash. Tags and lengths let the parts split one way only.
+    parts, arrays, where = [], [], []
     for cell in cells:
         if (
             type(cell) is np.ndarray
             and cell.dtype.kind in "biufc"
             and cell.flags.c_contiguous
         ):
-            layout.append(("A", cell.dtype.str, cell.shape))
-            digest.update(cell)
+            where.append(len(parts))
+            parts.append(b"A")  # its token, below
+            arrays.append(cell)
         elif isinstance(cell, np.ndarray) and cell.dtype != object:
-            array = np.ascontiguousarray(cell)
-            layout.append(("A", array.dtype.str, array.shape))
-            digest.update(array.view(np.uint8).ravel() if array.size else b"")
+            # a copy, new at every call: not worth remembering
+            parts.append(b"A" + _array_token(np.ascontiguousarray(cell)))
         elif isinstance(cell, str):
             data = cell.encode("utf-8", "surrogatepass")
-            layout.append(("S", len(data)))
-            digest.update(data)
+            parts.append(b"S%d:%b" % (len(data), data))
         elif isinstance(cell, (bytes, bytearray)):
-            layout.append(("B", len(cell)))
-            digest.update(cell)
+            parts.append(b"B%d:%b" % (len(cell), cell))
         else:  # PIL images, tuples, None, NaN, paths...: joblib's hash
-            layout.append(("O", joblib.hash(cell)))
-    digest.update(b"layout" + repr(layout).encode())
+            parts.append(b"O" + joblib.hash(cell).encode())
+    for i, token in zip(where, CELL_TOKENS.tokens(arrays)):
+        parts[i] = b"A" + token
+    digest.update(b"".join(parts))
 
 
 def _update_with_data(digest, data):

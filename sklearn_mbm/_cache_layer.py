@@ -146,16 +146,16 @@ def cached_call(memory, func, ignore, key, *args):
     Without a key or a cache location, this is the plain (uncached) call.
     """
     location = getattr(memory, "location", None)
-    memorized = memory.cache(func, ignore=ignore)
     if key is None or location is None:
-        return memorized(key, *args)
+        return memory.cache(func, ignore=ignore)(key, *args)
     table_key = (os.fspath(location), func.__module__, func.__qualname__, key)
     entry = RESULTS.get(table_key)
     if entry is not None:
         call_id, frozen = entry
         if _on_disk(memory, call_id):
-            return frozen.thaw()
+            return frozen.thaw()  # joblib's look-up is not even set up
         RESULTS.discard(table_key)  # cleared on disk: so is it here
+    memorized = memory.cache(func, ignore=ignore)
     value = memorized(key, *args)
     call_id = _disk_call_id(memorized, (key, *args))
     if call_id is not None and _on_disk(memory, call_id):

@@ -1,11 +1,15 @@
 """Tests for sklearn_mbm._cache: the per-modality cache keys."""
 
 import copy
+import gc
+import hashlib
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.preprocessing import StandardScaler
 
+from sklearn_mbm import _cache
 from sklearn_mbm._cache import fingerprint
 
 
@@ -208,3 +212,108 @@ def test_array_cells_are_not_confused_by_concatenation():
     cells = np.array([f, None], dtype=object)[:1]
     same = np.array([np.ascontiguousarray(f), None], dtype=object)[:1]
     assert fingerprint("k", cells) == fingerprint("k", same)
+
+
+# --------------------------------------------------------------------------
+# Remembered tokens of array cells (_CellTokens): the same key as hashing
+# every byte, for every edit of the frame, in place or not.
+# --------------------------------------------------------------------------
+
+
+class _CountingHashlib:
+    """The real hashlib, counting its sha1 calls (one per array cell hashed)."""
+
+    def __init__(self):
+        self.sha1_calls = 0
+
+    def __getattr__(self, name):
+        return getattr(hashlib, name)
+
+    def sha1(self, *args):
+        self.sha1_calls += 1
+        return hashlib.sha1(*args)
+
+
+@pytest.fixture
+def cell_tokens(monkeypatch):
+    memo = _cache._CellTokens(2**20)
+    monkeypatch.setattr(_cache, "CELL_TOKENS", memo)
+    counting = _CountingHashlib()
+    monkeypatch.setattr(_cache, "hashlib", counting)
+    return memo, counting
+
+
+def _waves(seed=0, n=6):
+    rng = np.random.RandomState(seed)
+    cells = [rng.normal(size=50).astype(np.float32) for _ in range(n)]
+    return pd.DataFrame({"v": pd.Series(cells, dtype=object)})
+
+
+def _key_hashing_every_byte(column):
+    memo = _cache.CELL_TOKENS
+    try:
+        _cache.CELL_TOKENS = _cache._CellTokens(0)  # remembers nothing
+        return fingerprint("k", column)
+    finally:
+        _cache.CELL_TOKENS = memo
+
+
+def test_splits_of_a_frame_hash_each_cell_once(cell_tokens):
+    memo, counting = cell_tokens
+    X = _waves()
+    keys = [fingerprint("k", X["v"].iloc[rows]) for rows in ([0, 1, 2], [3, 4, 5])]
+    assert counting.sha1_calls == 6 + 2  # 6 cells, and the 2 keys themselves
+    assert len(memo) == 6
+    # other splits of the same frame: new Series, the same cell objects
+    again = [fingerprint("k", X["v"].iloc[rows]) for rows in ([0, 1, 2], [3, 4, 5])]
+    whole = fingerprint("k", X["v"])
+    assert counting.sha1_calls == 8 + 3  # the keys only
+    assert again == keys
+    assert whole == _key_hashing_every_byte(X["v"])
+
+
+@pytest.mark.parametrize(
+    "edit", ["value in place", "shape in place", "dtype in place", "cell replaced"]
+)
+def test_an_edit_of_the_same_frame_changes_the_key(cell_tokens, edit):
+    X = _waves()
+    before = fingerprint("k", X["v"])
+    cell = X["v"].iloc[2]
+    if edit == "value in place":
+        cell[7] += 1.0
+    elif edit == "shape in place":
+        cell.shape = (5, 10)
+    elif edit == "dtype in place":
+        cell.dtype = np.int32  # the same bytes read as other values
+    else:
+        X.iat[2, 0] = cell.copy()
+        X.iat[2, 0][7] += 1.0
+    after = fingerprint("k", X["v"])
+    assert after != before
+    assert after == _key_hashing_every_byte(X["v"])
+    assert after == fingerprint("k", copy.deepcopy(X["v"]))  # fresh objects
+
+
+def test_a_freed_cell_is_forgotten(cell_tokens):
+    memo, _ = cell_tokens
+    X = _waves(n=4)
+    fingerprint("k", X["v"])
+    assert len(memo) == 4 and memo.nbytes == 4 * 200
+    del X
+    gc.collect()
+    Y = _waves(seed=1, n=4)  # may reuse the freed cells' addresses
+    assert fingerprint("k", Y["v"]) == _key_hashing_every_byte(Y["v"])
+    assert len(memo) == 4 and memo.nbytes == 4 * 200  # Y's cells only
+
+
+def test_remembered_copies_are_bounded():
+    memo = _cache._CellTokens(1000)
+    cells = [np.full(50, i, dtype=np.float32) for i in range(10)]  # 200 bytes
+    tokens = memo.tokens(cells)
+    assert memo.nbytes <= 1000 and len(memo) == 5  # the 5 most recent
+    assert memo.tokens(cells) == tokens
+    assert memo.tokens([np.zeros(100, np.float32)]) and len(memo) <= 5
+    memo.tokens([np.zeros(1000, np.uint8)])  # over a quarter: not kept
+    assert memo.nbytes <= 1000
+    memo.clear()
+    assert len(memo) == 0 and memo.nbytes == 0
