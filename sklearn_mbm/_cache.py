@@ -19,15 +19,15 @@ import functools
 import hashlib
 import inspect
 import marshal
-import os
-import threading
 import types
 import weakref
-from collections import OrderedDict, deque
+from collections import deque
 
 import joblib
 import numpy as np
 from joblib.hashing import NumpyHasher
+
+from sklearn_mbm._lru import BoundedLRU
 
 CELL_TOKEN_BYTES = 128 * 2**20
 
@@ -45,7 +45,7 @@ def _array_token(array):
     return digest.digest()
 
 
-class _CellTokens:
+class _CellTokens(BoundedLRU):
     """Tokens of array cells (:func:`_array_token`), remembered by identity
     and checked by value.
 
@@ -61,12 +61,13 @@ class _CellTokens:
     """
 
     def __init__(self, max_bytes):
-        self.max_bytes = max_bytes
         # id(cell) -> (weak ref, dtype.str, shape, copy of the bytes, token)
-        self._entries = OrderedDict()
-        self._nbytes = 0
+        super().__init__(max_bytes)
         self._dead = deque()  # (id, weak ref) of freed cells, appended by GC
-        self._lock = threading.Lock()
+
+    @staticmethod
+    def _entry_bytes(entry):
+        return len(entry[3])
 
     def tokens(self, arrays):
         """Tokens of C-contiguous arrays, in order."""
@@ -89,49 +90,22 @@ class _CellTokens:
                 new.append((array, token))
         with self._lock:
             for array in arrays:
-                if id(array) in self._entries:
-                    self._entries.move_to_end(id(array))
+                self._touch(id(array))
             for array, token in new:
                 self._remember(array, token)
         return out
 
     def _remember(self, array, token):
-        if not self.max_bytes or array.nbytes > self.max_bytes // 4:
+        if not self.keeps(array.nbytes):
             return
         key = id(array)
-        self._forget(key)
         ref = weakref.ref(array, functools.partial(_cell_freed, self._dead, key))
-        data = array.tobytes()
-        self._entries[key] = (ref, array.dtype.str, array.shape, data, token)
-        self._nbytes += len(data)
-        while self._nbytes > self.max_bytes:
-            _, dropped = self._entries.popitem(last=False)
-            self._nbytes -= len(dropped[3])
-
-    def _forget(self, key, ref=None):
-        entry = self._entries.get(key)
-        if entry is not None and (ref is None or entry[0] is ref):
-            del self._entries[key]
-            self._nbytes -= len(entry[3])
+        self._store(key, (ref, array.dtype.str, array.shape, array.tobytes(), token))
 
     def _purge(self):
         while self._dead:
-            self._forget(*self._dead.popleft())
-
-    def clear(self):
-        with self._lock:
-            self._entries.clear()
-            self._nbytes = 0
-
-    def __len__(self):
-        return len(self._entries)
-
-    @property
-    def nbytes(self):
-        return self._nbytes
-
-    def _after_fork(self):
-        self._lock = threading.Lock()  # the parent's may be held by a thread
+            key, ref = self._dead.popleft()
+            self._remove(key, when=lambda entry, ref=ref: entry[0] is ref)
 
 
 def _cell_freed(dead, key, ref):
@@ -140,9 +114,7 @@ def _cell_freed(dead, key, ref):
     dead.append((key, ref))
 
 
-CELL_TOKENS = _CellTokens(CELL_TOKEN_BYTES)
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=CELL_TOKENS._after_fork)
+CELL_TOKENS = _CellTokens(CELL_TOKEN_BYTES).process_wide()
 
 
 def _update_with_cells(digest, cells):

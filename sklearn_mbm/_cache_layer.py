@@ -25,10 +25,10 @@ never reuses a result the disk cache would not.
 
 import os
 import pickle
-import threading
-from collections import OrderedDict
 
 import numpy as np
+
+from sklearn_mbm._lru import BoundedLRU
 
 MAX_BYTES = 256 * 2**20
 MAX_ENTRIES = 256
@@ -64,63 +64,33 @@ def _freeze(value):
     return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-class _ResultTable:
+class _ResultTable(BoundedLRU):
     """Thread-safe LRU table of frozen results, bounded in entries and bytes."""
 
     def __init__(self, max_entries=MAX_ENTRIES, max_bytes=MAX_BYTES):
-        self.max_entries = max_entries
-        self.max_bytes = max_bytes
-        self._entries = OrderedDict()  # key -> (disk call id, _Frozen)
-        self._nbytes = 0
-        self._lock = threading.Lock()
+        super().__init__(max_bytes, max_entries)  # key -> (disk call id, _Frozen)
+
+    @staticmethod
+    def _entry_bytes(entry):
+        return entry[1].nbytes
 
     def get(self, key):
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None:
-                self._entries.move_to_end(key)
-            return entry
+            self._touch(key)
+            return self._entries.get(key)
 
     def put(self, key, call_id, frozen):
-        if frozen.nbytes > self.max_bytes // 4:
+        if not self.keeps(frozen.nbytes):
             return
         with self._lock:
-            old = self._entries.pop(key, None)
-            if old is not None:
-                self._nbytes -= old[1].nbytes
-            self._entries[key] = (call_id, frozen)
-            self._nbytes += frozen.nbytes
-            while self._entries and (
-                len(self._entries) > self.max_entries or self._nbytes > self.max_bytes
-            ):
-                _, (_, dropped) = self._entries.popitem(last=False)
-                self._nbytes -= dropped.nbytes
+            self._store(key, (call_id, frozen))
 
     def discard(self, key):
         with self._lock:
-            entry = self._entries.pop(key, None)
-            if entry is not None:
-                self._nbytes -= entry[1].nbytes
-
-    def clear(self):
-        with self._lock:
-            self._entries.clear()
-            self._nbytes = 0
-
-    def __len__(self):
-        return len(self._entries)
-
-    @property
-    def nbytes(self):
-        return self._nbytes
-
-    def _after_fork(self):
-        self._lock = threading.Lock()  # the parent's may be held by a thread
+            self._remove(key)
 
 
-RESULTS = _ResultTable()
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=RESULTS._after_fork)
+RESULTS = _ResultTable().process_wide()
 
 
 def _disk_call_id(memorized, args):
