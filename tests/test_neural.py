@@ -15,6 +15,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from _sklearn_checks import run_sklearn_check
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -127,10 +128,13 @@ def test_import_does_not_load_tensorflow():
 
 def test_data_free_checks():
     est = tiny()
-    check_no_attributes_set_in_init("NeuralFusionClassifier", est)
-    check_get_params_invariance("NeuralFusionClassifier", est)
-    check_set_params("NeuralFusionClassifier", est)
-    check_estimators_unfitted("NeuralFusionClassifier", est)
+    for check in (
+        check_no_attributes_set_in_init,
+        check_get_params_invariance,
+        check_set_params,
+        check_estimators_unfitted,
+    ):
+        run_sklearn_check(check, "NeuralFusionClassifier", est)
     with pytest.raises(NotFittedError):
         est.predict_fusion_weights(np.zeros((2, 4)))
 
@@ -618,7 +622,7 @@ def _expected_failed_checks(estimator):
     NUMERIC_CONFIGS, expected_failed_checks=_expected_failed_checks
 )
 def test_sklearn_compatible(estimator, check):
-    check(estimator)
+    run_sklearn_check(check, estimator)
 
 
 def test_learned_fusion_emits_no_warning_from_our_calls():
@@ -815,4 +819,4 @@ def _expected_failed_regressor_checks(estimator):
     REGRESSOR_CONFIGS, expected_failed_checks=_expected_failed_regressor_checks
 )
 def test_regressor_sklearn_compatible(estimator, check):
-    check(estimator)
+    run_sklearn_check(check, estimator)
