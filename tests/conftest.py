@@ -19,7 +19,7 @@ import sklearn  # noqa: E402
 
 # SKLEARN_MBM_TEST_TRANSFORM_OUTPUT=pandas runs every test under
 # sklearn.set_config(transform_output="pandas"), a common notebook setting
-# that internal steps must not depend on (a CI step sets it).
+# that internal steps must not depend on (.ci/run has a pass with it).
 _TRANSFORM_OUTPUT = os.environ.get("SKLEARN_MBM_TEST_TRANSFORM_OUTPUT")
 
 
