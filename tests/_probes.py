@@ -34,5 +34,5 @@ def modules_loaded(code, modules, *args, timeout=120):
         timeout=timeout,
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    lines = out.stdout.strip().splitlines()
-    return [name for name in (lines[-1] if lines else "").split(",") if name]
+    last = out.stdout.splitlines()[-1]  # the probe's own line, even if empty
+    return [name for name in last.split(",") if name]
