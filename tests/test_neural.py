@@ -93,6 +93,27 @@ def text_frame(n=60, seed=0):
     return frame, labels
 
 
+def _predict_in_a_fresh_process(estimator, method, frame, folder):
+    """``estimator.<method>(frame)`` after a joblib round trip, in a new Python."""
+    model_path, data_path, out_path = (
+        folder / "model.joblib",
+        folder / "frame.pkl",
+        folder / "out.npy",
+    )
+    joblib.dump(estimator, model_path)
+    frame.to_pickle(data_path)
+    code = (
+        "import joblib, numpy as np, pandas as pd; "
+        f"est = joblib.load({str(model_path)!r}); "
+        f"frame = pd.read_pickle({str(data_path)!r}); "
+        f"np.save({str(out_path)!r}, est.{method}(frame))"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code], check=True, cwd=REPO, capture_output=True
+    )
+    return np.load(out_path)
+
+
 def live_keras_models():
     keras = import_keras()
     gc.collect()
@@ -486,22 +507,8 @@ def test_joblib_round_trip_in_a_fresh_process(tmp_path):
         rnn_sequence_length=4,
         rnn_units=4,
     ).fit(frame, labels)
-    model_path = tmp_path / "clf.joblib"
-    data_path = tmp_path / "frame.pkl"
-    out_path = tmp_path / "proba.npy"
-    joblib.dump(clf, model_path)
-    frame.to_pickle(data_path)
-    code = (
-        "import sys, joblib, numpy as np, pandas as pd; "
-        f"clf = joblib.load({str(model_path)!r}); "
-        f"frame = pd.read_pickle({str(data_path)!r}); "
-        f"np.save({str(out_path)!r}, clf.predict_proba(frame)); "
-        "print(type(clf.model_).__name__)"
-    )
-    subprocess.run(
-        [sys.executable, "-c", code], check=True, cwd=REPO, capture_output=True
-    )
-    assert_array_equal(np.load(out_path), clf.predict_proba(frame))
+    fresh = _predict_in_a_fresh_process(clf, "predict_proba", frame, tmp_path)
+    assert_array_equal(fresh, clf.predict_proba(frame))
 
 
 def test_grid_search():
@@ -727,21 +734,8 @@ def test_regressor_pickle_in_a_fresh_process(tmp_path):
     restored = pickle.loads(pickle.dumps(reg))
     assert_array_equal(restored.predict(frame), reg.predict(frame))
     assert restored.fusion_weights_ == reg.fusion_weights_
-    model_path = tmp_path / "reg.joblib"
-    data_path = tmp_path / "frame.pkl"
-    out_path = tmp_path / "pred.npy"
-    joblib.dump(reg, model_path)
-    frame.to_pickle(data_path)
-    code = (
-        "import joblib, numpy as np, pandas as pd; "
-        f"reg = joblib.load({str(model_path)!r}); "
-        f"frame = pd.read_pickle({str(data_path)!r}); "
-        f"np.save({str(out_path)!r}, reg.predict(frame))"
-    )
-    subprocess.run(
-        [sys.executable, "-c", code], check=True, cwd=REPO, capture_output=True
-    )
-    assert_allclose(np.load(out_path), reg.predict(frame), rtol=1e-6)
+    fresh = _predict_in_a_fresh_process(reg, "predict", frame, tmp_path)
+    assert_allclose(fresh, reg.predict(frame), rtol=1e-6)
 
 
 def test_regressor_learns_clip_duration_on_the_bundled_sample():
