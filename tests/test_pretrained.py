@@ -122,7 +122,7 @@ def test_contract(kind, presets, images, clips):
     X = _data(kind, images, clips)
     est = _make(kind, presets)
     assert est.fit(X) is est
-    Z = est.transform(X)
+    Z = np.asarray(est.transform(X))
     assert Z.dtype == np.float32 and Z.shape == (len(X), est.n_features_out_)
     assert np.isfinite(Z).all()
     names = est.get_feature_names_out()
@@ -181,7 +181,7 @@ def test_text_max_length_cuts_and_is_capped(presets):
     est = TextEmbedder(presets["bert"], max_length=4).fit(TEXTS)
     assert est.max_length_ == 4
     # "the digit three seven" and "the digit" share their first 2 word pieces
-    Z = est.transform(["the digit three seven", "the digit"])
+    Z = np.asarray(est.transform(["the digit three seven", "the digit"]))
     np.testing.assert_allclose(Z[0], Z[1], atol=1e-6)
     assert TextEmbedder(presets["bert"], max_length=500).fit(TEXTS).max_length_ == 64
     assert TextEmbedder(presets["clip"]).fit(TEXTS).max_length_ == 20  # CLIP's limit
@@ -279,11 +279,13 @@ def test_long_clip_is_split_into_windows(presets, clips):
     est = AudioEmbedder(presets["whisper"], input_sr=1600).fit(clips)
     long = clips[3]  # 7000 samples: windows of 3200, 3200 and 600
     first, second, rest = long[:3200], long[3200:6400], long[6400:]
-    parts = est.transform([first, second, rest])
+    parts = np.asarray(est.transform([first, second, rest]))
     # the long clip's mean pools all its own states: 50 + 50 + 10 of them
     weights = np.array([50, 50, 10])[:, None]
     expected = (parts * weights).sum(0) / weights.sum()
-    np.testing.assert_allclose(est.transform([long])[0], expected, atol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(est.transform([long]))[0], expected, atol=1e-5
+    )
 
 
 # --------------------------------------------------------------------------
@@ -313,7 +315,7 @@ def test_on_error_warn_gives_nan_rows(kind, presets, images, clips):
     good = est.transform(X)
     bad = X[:1] + [None, 12345] + X[1:]
     with pytest.warns(CellLoadWarning) as record:
-        Z = est.transform(bad)
+        Z = np.asarray(est.transform(bad))
     messages = [str(w.message) for w in record]
     assert "sample 1 is missing" in messages[0] and "sample 2" in messages[1]
     assert np.isnan(Z[[1, 2]]).all()
