@@ -14,12 +14,13 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 _BLAS_LIMIT = threadpool_limits(limits=1, user_api="blas")
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import sklearn  # noqa: E402
 
 # SKLEARN_MBM_TEST_TRANSFORM_OUTPUT=pandas runs every test under
 # sklearn.set_config(transform_output="pandas"), a common notebook setting
-# that internal steps must not depend on (a CI step sets it).
+# that internal steps must not depend on (.ci/run has a pass with it).
 _TRANSFORM_OUTPUT = os.environ.get("SKLEARN_MBM_TEST_TRANSFORM_OUTPUT")
 
 
@@ -30,3 +31,15 @@ def _global_transform_output():
         return
     with sklearn.config_context(transform_output=_TRANSFORM_OUTPUT):
         yield
+
+
+@pytest.fixture
+def blobs():
+    """Two informative numeric modalities (columns 0-3, 4-9) and a noise
+    modality (10-12), 90 rows of 3 classes (test_fusion, test_weight_search)."""
+    rng = np.random.RandomState(0)
+    y = np.repeat([0, 1, 2], 30)
+    a = rng.normal(size=(90, 4)) + y[:, None]
+    b = rng.normal(size=(90, 6)) * 10 + 5 * y[:, None]
+    noise = rng.normal(size=(90, 3))
+    return np.hstack([a, b, noise]), y

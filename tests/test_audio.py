@@ -10,7 +10,12 @@ import pandas as pd
 import pytest
 import scipy.signal
 import soundfile
-from _data_free_checks import DATA_FREE_CHECKS
+from _sklearn_checks import (
+    parametrize_data_free_checks,
+    parametrize_extractor_checks,
+    run_data_free_check,
+    run_sklearn_check,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
@@ -20,9 +25,6 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.estimator_checks import (
-    parametrize_with_checks,
-)
 
 import sklearn_mbm.audio as audio_module
 from sklearn_mbm import AudioFeatureExtractor
@@ -106,7 +108,7 @@ def pooled(frames, stats):
 @pytest.mark.parametrize("family", ["mfcc", "delta", "delta2", "spectral", "logmel"])
 def test_pooled_features_match_librosa(clips, family):
     extractor = AudioFeatureExtractor(features=(family,), stats=ALL_STATS)
-    ours = extractor.fit_transform(FILES)
+    ours = np.asarray(extractor.fit_transform(FILES))
     expected = np.array([pooled(librosa_frames(y)[family], ALL_STATS) for y in clips])
     assert ours.dtype == np.float32 and ours.shape == expected.shape
     # float32 output: 1e-4 relative is far above its rounding (6e-8)
@@ -173,8 +175,8 @@ def test_top_db_floor_is_per_clip(clips):
     quiet = clips[0] * 1e-4
     loud = clips[1]
     extractor = AudioFeatureExtractor(input_sr=SR, features=("logmel",), stats=("min",))
-    alone = extractor.fit_transform([quiet])
-    together = extractor.transform([loud, quiet, loud])
+    alone = np.asarray(extractor.fit_transform([quiet]))
+    together = np.asarray(extractor.transform([loud, quiet, loud]))
     np.testing.assert_array_equal(together[1], alone[0])
     expected = pooled(librosa_frames(quiet)["logmel"], ("min",))
     np.testing.assert_allclose(alone[0], expected, rtol=1e-5)
@@ -218,7 +220,7 @@ def test_all_cell_kinds_agree(tmp_path):
         np.column_stack([waveform, waveform]),  # (n, channels)
         str(stereo_path),
     ]
-    out = AudioFeatureExtractor(input_sr=rate).fit_transform(cells)
+    out = np.asarray(AudioFeatureExtractor(input_sr=rate).fit_transform(cells))
     assert np.isfinite(out).all()
     for row in out[1:]:
         np.testing.assert_array_equal(row, out[0])
@@ -312,7 +314,7 @@ def test_one_segment_is_the_whole_clip_and_a_prefix(clips):
     np.testing.assert_array_equal(
         AudioFeatureExtractor(n_segments=1).fit_transform(FILES), plain
     )
-    segmented = AudioFeatureExtractor(n_segments=3).fit_transform(FILES)
+    segmented = np.asarray(AudioFeatureExtractor(n_segments=3).fit_transform(FILES))
     # the whole-clip block is unchanged by segmenting
     np.testing.assert_array_equal(segmented[:, : plain.shape[1]], plain)
 
@@ -336,7 +338,7 @@ def test_segments_follow_time(clips):
     extractor = AudioFeatureExtractor(
         input_sr=SR, features=("mfcc",), stats=("mean",), n_segments=3
     )
-    forward, backward = extractor.fit_transform([clip, clip[::-1].copy()])
+    forward, backward = np.asarray(extractor.fit_transform([clip, clip[::-1].copy()]))
     first, last = slice(20, 40), slice(60, 80)  # mean MFCCs of seg1, seg3
 
     def distance(a, b):
@@ -383,12 +385,14 @@ def test_short_clips_with_fewer_frames_than_segments(n_samples):
         stats=ALL_STATS,
         n_segments=5,
     )
-    out = extractor.fit_transform([clip, np.zeros(n_samples)])
+    out = np.asarray(extractor.fit_transform([clip, np.zeros(n_samples)]))
     assert np.isfinite(out).all()
     one = AudioFeatureExtractor(
         input_sr=SR, features=("mfcc",), stats=("mean", "std"), n_segments=5
     )
-    row = one.fit_transform([clip])[0].reshape(6, 2, 20)  # block, stat, coef
+    row = np.asarray(one.fit_transform([clip]))[0].reshape(
+        6, 2, 20
+    )  # block, stat, coef
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         mfcc = librosa_frames(clip)["mfcc"]
@@ -420,7 +424,7 @@ def test_short_clips_give_finite_features(n_samples):
         features=("mfcc", "delta", "delta2", "spectral", "logmel"),
         stats=ALL_STATS,
     )
-    out = extractor.fit_transform([clip, np.zeros(n_samples)])
+    out = np.asarray(extractor.fit_transform([clip, np.zeros(n_samples)]))
     assert np.isfinite(out).all()
     # the mfcc and spectral frames still equal librosa's (librosa warns that
     # n_fft exceeds the clip; its frames are the same zero-padded ones)
@@ -428,7 +432,9 @@ def test_short_clips_give_finite_features(n_samples):
         warnings.simplefilter("ignore", UserWarning)
         expected = librosa_frames(clip)
     for family in ("mfcc", "spectral", "logmel"):
-        ours = extractor.set_params(features=(family,)).fit_transform([clip])[0]
+        ours = np.asarray(
+            extractor.set_params(features=(family,)).fit_transform([clip])
+        )[0]
         np.testing.assert_allclose(
             ours, pooled(expected[family], ALL_STATS), rtol=1e-4, atol=1e-6
         )
@@ -441,7 +447,7 @@ def test_silence():
         .get_feature_names_out()
     )
     out = AudioFeatureExtractor(input_sr=SR, features=("spectral", "mfcc", "delta"))
-    features = out.fit_transform([np.zeros(8000)])[0]
+    features = np.asarray(out.fit_transform([np.zeros(8000)]))[0]
     assert np.isfinite(features).all()
     spectral = dict(zip(names, features[: len(names)]))  # first family
     # as librosa: 0 Hz centroid, bandwidth and roll-off, flatness 1, rms 0
@@ -503,7 +509,7 @@ def test_on_error_warn_gives_nan_rows(tmp_path):
     cells = [FILES[0], None, str(cut), FILES[1], float("nan"), np.array([np.nan])]
     extractor = AudioFeatureExtractor(on_error="warn", input_sr=SR)
     with pytest.warns(CellLoadWarning) as record:
-        out = extractor.fit_transform(cells)
+        out = np.asarray(extractor.fit_transform(cells))
     messages = [str(w.message) for w in record if w.category is CellLoadWarning]
     assert len(messages) == 4
     assert messages[0].startswith("sample 1 is missing")
@@ -556,7 +562,7 @@ def test_feature_names_other_settings():
 def test_frame_sizes_follow_sr():
     extractor = AudioFeatureExtractor(sr=8000, n_mels=26).fit(FILES)
     assert (extractor.n_fft_, extractor.hop_length_) == (200, 80)
-    out = extractor.transform(FILES[:2])
+    out = np.asarray(extractor.transform(FILES[:2]))
     assert np.isfinite(out).all()
 
 
@@ -611,31 +617,22 @@ def test_tags():
 # --------------------------------------------------------------------------
 
 
-def _expected_failed_checks(estimator):
-    # With two_d_array=False scikit-learn yields only the clone check (which
-    # passes); nothing is expected to fail. The data-free checks and the
-    # contract tests below cover the rest on real audio cells.
-    return {}
-
-
-@parametrize_with_checks(
-    [AudioFeatureExtractor(), AudioFeatureExtractor(features="logmel", stats="median")],
-    expected_failed_checks=_expected_failed_checks,
+@parametrize_extractor_checks(
+    [AudioFeatureExtractor(), AudioFeatureExtractor(features="logmel", stats="median")]
 )
 def test_sklearn_compatible_audio(estimator, check):
-    check(estimator)
+    run_sklearn_check(check, estimator)
 
 
-@pytest.mark.parametrize("check", DATA_FREE_CHECKS, ids=lambda c: c.__name__)
-def test_data_free_checks(check):
-    estimator = AudioFeatureExtractor()
-    check(type(estimator).__name__, estimator)
+@parametrize_data_free_checks([AudioFeatureExtractor()])
+def test_data_free_checks(estimator, check):
+    run_data_free_check(check, estimator)
 
 
 def test_contract_on_real_cells():
     extractor = AudioFeatureExtractor(stats=ALL_STATS)
     assert extractor.fit(FILES) is extractor
-    out = extractor.transform(FILES)
+    out = np.asarray(extractor.transform(FILES))
     assert out.shape == (len(FILES), extractor.n_features_out_)
     assert out.dtype == np.float32 and np.isfinite(out).all()
     # fit is idempotent; fit_transform equals fit then transform
@@ -694,11 +691,11 @@ def test_batch_rows_equal_single_clips(lengths, scales, seed, n_segments):
         stats=ALL_STATS,
         n_segments=n_segments,
     )
-    together = extractor.fit_transform(clips)
+    together = np.asarray(extractor.fit_transform(clips))
     assert np.isfinite(together).all()
     for row, clip in zip(together, clips):
         np.testing.assert_allclose(
-            row, extractor.transform([clip])[0], rtol=1e-6, atol=1e-6
+            row, np.asarray(extractor.transform([clip]))[0], rtol=1e-6, atol=1e-6
         )
 
 

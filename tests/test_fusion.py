@@ -60,18 +60,6 @@ def _reset_calls():
     CALLS.clear()
 
 
-@pytest.fixture
-def blobs():
-    """Two informative numeric modalities and a noise modality, 90 rows."""
-    rng = np.random.RandomState(0)
-    y = np.repeat([0, 1, 2], 30)
-    a = rng.normal(size=(90, 4)) + y[:, None]
-    b = rng.normal(size=(90, 6)) * 10 + 5 * y[:, None]
-    noise = rng.normal(size=(90, 3))
-    X = np.hstack([a, b, noise])
-    return X, y
-
-
 def _numeric_fusion(**params):
     return FusionTransformer(
         [

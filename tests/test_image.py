@@ -16,7 +16,13 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
-from _data_free_checks import DATA_FREE_CHECKS
+from _probes import modules_loaded
+from _sklearn_checks import (
+    parametrize_data_free_checks,
+    parametrize_extractor_checks,
+    run_data_free_check,
+    run_sklearn_check,
+)
 from PIL import Image
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -24,9 +30,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.estimator_checks import (
-    parametrize_with_checks,
-)
 
 from sklearn_mbm import ImageFeatureExtractor
 from sklearn_mbm._io import CellLoadWarning
@@ -102,26 +105,15 @@ CONFIGS = {
 }
 
 
-def _expected_failed_checks(estimator):
-    # With input_tags.three_d_array=True and two_d_array=False (as
-    # PatchExtractor), scikit-learn yields only check_estimator_cloneable,
-    # which passes; the data-free checks and the contract tests below cover
-    # the rest on real image cells.
-    return {}
-
-
-@parametrize_with_checks(
-    list(CONFIGS.values()), expected_failed_checks=_expected_failed_checks
-)
+# three_d_array=True and two_d_array=False, as PatchExtractor
+@parametrize_extractor_checks(CONFIGS.values())
 def test_sklearn_compatible_image(estimator, check):
-    check(estimator)
+    run_sklearn_check(check, estimator)
 
 
-@pytest.mark.parametrize("check", DATA_FREE_CHECKS, ids=lambda c: c.__name__)
-@pytest.mark.parametrize("config", list(CONFIGS))
-def test_data_free_checks(config, check):
-    estimator = clone(CONFIGS[config])
-    check(type(estimator).__name__, estimator)
+@parametrize_data_free_checks(CONFIGS)
+def test_data_free_checks(estimator, check):
+    run_data_free_check(check, estimator)
 
 
 def test_tags():
@@ -236,18 +228,8 @@ def test_pixels_does_not_import_tensorflow(tmp_path, digits):
         "X = [np.zeros((5, 5), np.uint8), sys.argv[1]]\n"
         "Z = ImageFeatureExtractor('pixels', input_size=7).fit_transform(X)\n"
         "assert Z.shape == (2, 49), Z.shape\n"
-        "print(','.join(m for m in ('tensorflow', 'keras') if m in sys.modules))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code, str(path)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=dict(os.environ, PYTHONPATH=str(REPO)),
-        timeout=120,
-    )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == ""
+    assert modules_loaded(code, ("tensorflow", "keras"), path) == []
 
 
 def test_cell_kinds_give_the_same_features(digits, tmp_path):

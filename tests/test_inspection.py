@@ -157,7 +157,8 @@ def test_modalities_found_in_fusion_transformer_itself(blocks):
     class ScoredFusion(FusionTransformer):
         def score(self, X, y):
             # mean of the fused "good" block per class: a stand-in score
-            Xt = self.transform(X)[:, self.output_slices_["good"]].mean(axis=1)
+            Xt = np.asarray(self.transform(X))[:, self.output_slices_["good"]]
+            Xt = Xt.mean(axis=1)
             return float(np.mean((Xt > 0) == (y == 1)))
 
     fusion = ScoredFusion(

@@ -73,7 +73,7 @@ def _peak_extra_bytes(extractor, cells):
     tracemalloc.start()
     try:
         tracemalloc.reset_peak()
-        out = extractor.transform(cells)
+        out = np.asarray(extractor.transform(cells))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -171,8 +171,8 @@ def test_fusion_cache_is_keyed_on_paths_not_file_contents(
             memory=str(tmp_path / "cache"),
         )
 
-    first = fusion().fit_transform(X)
-    before = AudioFeatureExtractor(sr=SR).fit_transform(paths)
+    first = np.asarray(fusion().fit_transform(X))
+    before = np.asarray(AudioFeatureExtractor(sr=SR).fit_transform(paths))
 
     audio_loads = _CountLoads(monkeypatch, sklearn_mbm.audio, "load_audio_cell")
     image_loads = _CountLoads(monkeypatch, sklearn_mbm.image, "load_image_cell")
@@ -184,7 +184,7 @@ def test_fusion_cache_is_keyed_on_paths_not_file_contents(
     assert_array_equal(cached, first)
 
     # The file did change: without a cache its new contents show.
-    after = AudioFeatureExtractor(sr=SR).fit_transform(paths)
+    after = np.asarray(AudioFeatureExtractor(sr=SR).fit_transform(paths))
     assert audio_loads.calls == len(paths)
     assert not np.allclose(after[0], before[0])
     assert_array_equal(after[1:], before[1:])

@@ -15,6 +15,8 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from _probes import modules_loaded
+from _sklearn_checks import run_sklearn_check
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -91,6 +93,27 @@ def text_frame(n=60, seed=0):
     return frame, labels
 
 
+def _predict_in_a_fresh_process(estimator, method, frame, folder):
+    """``estimator.<method>(frame)`` after a joblib round trip, in a new Python."""
+    model_path, data_path, out_path = (
+        folder / "model.joblib",
+        folder / "frame.pkl",
+        folder / "out.npy",
+    )
+    joblib.dump(estimator, model_path)
+    frame.to_pickle(data_path)
+    code = (
+        "import joblib, numpy as np, pandas as pd; "
+        f"est = joblib.load({str(model_path)!r}); "
+        f"frame = pd.read_pickle({str(data_path)!r}); "
+        f"np.save({str(out_path)!r}, est.{method}(frame))"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code], check=True, cwd=REPO, capture_output=True
+    )
+    return np.load(out_path)
+
+
 def live_keras_models():
     keras = import_keras()
     gc.collect()
@@ -110,27 +133,22 @@ def live_keras_models():
 
 def test_import_does_not_load_tensorflow():
     code = (
-        "import sys; import sklearn_mbm.neural, sklearn_mbm._neural_model; "
+        "import sklearn_mbm.neural, sklearn_mbm._neural_model; "
         "from sklearn_mbm import NeuralFusionClassifier as N; "
-        "N([('a', 'passthrough', [0])]).get_params(); "
-        "print([m for m in ('tensorflow', 'keras') if m in sys.modules])"
+        "N([('a', 'passthrough', [0])]).get_params()"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=REPO,
-    )
-    assert out.stdout.strip() == "[]"
+    assert modules_loaded(code, ("tensorflow", "keras")) == []
 
 
 def test_data_free_checks():
     est = tiny()
-    check_no_attributes_set_in_init("NeuralFusionClassifier", est)
-    check_get_params_invariance("NeuralFusionClassifier", est)
-    check_set_params("NeuralFusionClassifier", est)
-    check_estimators_unfitted("NeuralFusionClassifier", est)
+    for check in (
+        check_no_attributes_set_in_init,
+        check_get_params_invariance,
+        check_set_params,
+        check_estimators_unfitted,
+    ):
+        run_sklearn_check(check, "NeuralFusionClassifier", est)
     with pytest.raises(NotFittedError):
         est.predict_fusion_weights(np.zeros((2, 4)))
 
@@ -489,22 +507,8 @@ def test_joblib_round_trip_in_a_fresh_process(tmp_path):
         rnn_sequence_length=4,
         rnn_units=4,
     ).fit(frame, labels)
-    model_path = tmp_path / "clf.joblib"
-    data_path = tmp_path / "frame.pkl"
-    out_path = tmp_path / "proba.npy"
-    joblib.dump(clf, model_path)
-    frame.to_pickle(data_path)
-    code = (
-        "import sys, joblib, numpy as np, pandas as pd; "
-        f"clf = joblib.load({str(model_path)!r}); "
-        f"frame = pd.read_pickle({str(data_path)!r}); "
-        f"np.save({str(out_path)!r}, clf.predict_proba(frame)); "
-        "print(type(clf.model_).__name__)"
-    )
-    subprocess.run(
-        [sys.executable, "-c", code], check=True, cwd=REPO, capture_output=True
-    )
-    assert_array_equal(np.load(out_path), clf.predict_proba(frame))
+    fresh = _predict_in_a_fresh_process(clf, "predict_proba", frame, tmp_path)
+    assert_array_equal(fresh, clf.predict_proba(frame))
 
 
 def test_grid_search():
@@ -618,7 +622,7 @@ def _expected_failed_checks(estimator):
     NUMERIC_CONFIGS, expected_failed_checks=_expected_failed_checks
 )
 def test_sklearn_compatible(estimator, check):
-    check(estimator)
+    run_sklearn_check(check, estimator)
 
 
 def test_learned_fusion_emits_no_warning_from_our_calls():
@@ -730,21 +734,8 @@ def test_regressor_pickle_in_a_fresh_process(tmp_path):
     restored = pickle.loads(pickle.dumps(reg))
     assert_array_equal(restored.predict(frame), reg.predict(frame))
     assert restored.fusion_weights_ == reg.fusion_weights_
-    model_path = tmp_path / "reg.joblib"
-    data_path = tmp_path / "frame.pkl"
-    out_path = tmp_path / "pred.npy"
-    joblib.dump(reg, model_path)
-    frame.to_pickle(data_path)
-    code = (
-        "import joblib, numpy as np, pandas as pd; "
-        f"reg = joblib.load({str(model_path)!r}); "
-        f"frame = pd.read_pickle({str(data_path)!r}); "
-        f"np.save({str(out_path)!r}, reg.predict(frame))"
-    )
-    subprocess.run(
-        [sys.executable, "-c", code], check=True, cwd=REPO, capture_output=True
-    )
-    assert_allclose(np.load(out_path), reg.predict(frame), rtol=1e-6)
+    fresh = _predict_in_a_fresh_process(reg, "predict", frame, tmp_path)
+    assert_allclose(fresh, reg.predict(frame), rtol=1e-6)
 
 
 def test_regressor_learns_clip_duration_on_the_bundled_sample():
@@ -815,4 +806,4 @@ def _expected_failed_regressor_checks(estimator):
     REGRESSOR_CONFIGS, expected_failed_checks=_expected_failed_regressor_checks
 )
 def test_regressor_sklearn_compatible(estimator, check):
-    check(estimator)
+    run_sklearn_check(check, estimator)

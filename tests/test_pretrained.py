@@ -18,14 +18,18 @@ import warnings
 import joblib
 import numpy as np
 import pytest
-from _data_free_checks import DATA_FREE_CHECKS
+from _sklearn_checks import (
+    parametrize_data_free_checks,
+    parametrize_extractor_checks,
+    run_data_free_check,
+    run_sklearn_check,
+)
 from PIL import Image
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_mbm import AudioEmbedder, FusionTransformer, ImageEmbedder, TextEmbedder
 from sklearn_mbm._cache import fingerprint
@@ -103,21 +107,14 @@ UNFITTED = [
 ]
 
 
-def _expected_failed_checks(estimator):
-    # two_d_array=False: scikit-learn yields only check_estimator_cloneable;
-    # the data-free checks and the contract test below cover the rest.
-    return {}
-
-
-@parametrize_with_checks(UNFITTED, expected_failed_checks=_expected_failed_checks)
+@parametrize_extractor_checks(UNFITTED)
 def test_sklearn_compatible_embedders(estimator, check):
-    check(estimator)
+    run_sklearn_check(check, estimator)
 
 
-@pytest.mark.parametrize("check", DATA_FREE_CHECKS, ids=lambda c: c.__name__)
-@pytest.mark.parametrize("estimator", UNFITTED, ids=lambda e: type(e).__name__)
+@parametrize_data_free_checks(UNFITTED)
 def test_data_free_checks(estimator, check):
-    check(type(estimator).__name__, clone(estimator))
+    run_data_free_check(check, estimator)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -125,7 +122,7 @@ def test_contract(kind, presets, images, clips):
     X = _data(kind, images, clips)
     est = _make(kind, presets)
     assert est.fit(X) is est
-    Z = est.transform(X)
+    Z = np.asarray(est.transform(X))
     assert Z.dtype == np.float32 and Z.shape == (len(X), est.n_features_out_)
     assert np.isfinite(Z).all()
     names = est.get_feature_names_out()
@@ -212,7 +209,7 @@ def test_text_max_length_cuts_and_is_capped(presets):
     est = TextEmbedder(presets["bert"], max_length=4).fit(TEXTS)
     assert est.max_length_ == 4
     # "the digit three seven" and "the digit" share their first 2 word pieces
-    Z = est.transform(["the digit three seven", "the digit"])
+    Z = np.asarray(est.transform(["the digit three seven", "the digit"]))
     np.testing.assert_allclose(Z[0], Z[1], atol=1e-6)
     assert TextEmbedder(presets["bert"], max_length=500).fit(TEXTS).max_length_ == 64
     assert TextEmbedder(presets["clip"]).fit(TEXTS).max_length_ == 20  # CLIP's limit
@@ -370,12 +367,12 @@ def test_audio_equals_bare_whisper_over_own_frames(presets, clips):
     converter = keras_hub.layers.AudioConverter.from_preset(presets["whisper"])
     assert est.window_length_ == converter.num_samples == 3200
     assert est.hop_length_ == converter.stride and est.frames_per_window_ == 50
-    Z = est.transform(clips)
+    Z = np.asarray(est.transform(clips))
     for row, clip in zip(Z, clips):
         expected = _bare_whisper(presets["whisper"], clip)
         np.testing.assert_allclose(row, expected, atol=1e-5)
     # a short clip alone equals the same clip among long ones
-    np.testing.assert_allclose(est.transform(clips[:1]), Z[:1], atol=1e-6)
+    np.testing.assert_allclose(np.asarray(est.transform(clips[:1])), Z[:1], atol=1e-6)
     # not pooled over the padding: the mean over all 50 states differs
     backbone = keras_hub.models.Backbone.from_preset(presets["whisper"])
     window = np.pad(clips[0], (0, 3200 - len(clips[0])))[None].astype("float32")
@@ -395,18 +392,20 @@ def test_audio_window_comes_from_the_preset(tmp_path, clips):
     est = AudioEmbedder(preset, input_sr=1600).fit(clips)
     assert est.window_length_ == 1280 and est.sampling_rate_ == 1280
     assert est.frames_per_window_ == 20
-    assert np.isfinite(est.transform(clips)).all()
+    assert np.isfinite(np.asarray(est.transform(clips))).all()
 
 
 def test_long_clip_is_split_into_windows(presets, clips):
     est = AudioEmbedder(presets["whisper"], input_sr=1600).fit(clips)
     long = clips[3]  # 7000 samples: windows of 3200, 3200 and 600
     first, second, rest = long[:3200], long[3200:6400], long[6400:]
-    parts = est.transform([first, second, rest])
+    parts = np.asarray(est.transform([first, second, rest]))
     # the long clip's mean pools all its own states: 50 + 50 + 10 of them
     weights = np.array([50, 50, 10])[:, None]
     expected = (parts * weights).sum(0) / weights.sum()
-    np.testing.assert_allclose(est.transform([long])[0], expected, atol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(est.transform([long]))[0], expected, atol=1e-5
+    )
 
 
 # --------------------------------------------------------------------------
@@ -436,7 +435,7 @@ def test_on_error_warn_gives_nan_rows(kind, presets, images, clips):
     good = est.transform(X)
     bad = X[:1] + [None, 12345] + X[1:]
     with pytest.warns(CellLoadWarning) as record:
-        Z = est.transform(bad)
+        Z = np.asarray(est.transform(bad))
     messages = [str(w.message) for w in record]
     assert "sample 1 is missing" in messages[0] and "sample 2" in messages[1]
     assert np.isnan(Z[[1, 2]]).all()

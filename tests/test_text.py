@@ -8,7 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from _data_free_checks import DATA_FREE_CHECKS
+from _sklearn_checks import (
+    parametrize_data_free_checks,
+    parametrize_extractor_checks,
+    run_data_free_check,
+    run_sklearn_check,
+)
 from sklearn import config_context, get_config
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -21,9 +26,6 @@ from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from sklearn.model_selection import GridSearchCV, GroupKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.estimator_checks import (
-    parametrize_with_checks,
-)
 
 from sklearn_mbm._io import CellLoadWarning
 from sklearn_mbm.text import TextFeatureExtractor
@@ -129,25 +131,15 @@ def _dense(Z):
 # --------------------------------------------------------------------------
 
 
-def _expected_failed_checks(estimator):
-    # With input_tags.string=True and two_d_array=False (as CountVectorizer),
-    # scikit-learn yields only check_estimator_cloneable, which passes; the
-    # contract tests below cover the rest on real text cells.
-    return {}
-
-
-@parametrize_with_checks(
-    list(CONFIGS.values()), expected_failed_checks=_expected_failed_checks
-)
+# string=True and two_d_array=False, as CountVectorizer
+@parametrize_extractor_checks(CONFIGS.values())
 def test_sklearn_compatible_text(estimator, check):
-    check(estimator)
+    run_sklearn_check(check, estimator)
 
 
-@pytest.mark.parametrize("check", DATA_FREE_CHECKS, ids=lambda c: c.__name__)
-@pytest.mark.parametrize("config", ["tfidf", "callable_svd"])
-def test_data_free_checks(config, check):
-    estimator = clone(CONFIGS[config])
-    check(type(estimator).__name__, estimator)
+@parametrize_data_free_checks({c: CONFIGS[c] for c in ("tfidf", "callable_svd")})
+def test_data_free_checks(estimator, check):
+    run_data_free_check(check, estimator)
 
 
 def test_tags():

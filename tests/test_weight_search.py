@@ -19,17 +19,6 @@ from sklearn_mbm import (
 NAMES = ["image", "audio", "text"]
 
 
-@pytest.fixture
-def blobs():
-    """Two informative numeric modalities and a noise modality, 90 rows."""
-    rng = np.random.RandomState(0)
-    y = np.repeat([0, 1, 2], 30)
-    a = rng.normal(size=(90, 4)) + y[:, None]
-    b = rng.normal(size=(90, 6)) * 10 + 5 * y[:, None]
-    noise = rng.normal(size=(90, 3))
-    return np.hstack([a, b, noise]), y
-
-
 def _pipeline():
     fusion = FusionTransformer(
         [
