@@ -487,9 +487,9 @@ class ImageFeatureExtractor(_BaseExtractor):
         )
         return tags
 
-    # ------------------------------------------------------------------
+    # ----------------------------------------------------------------------
     # pickling: Keras models travel as .keras bytes
-    # ------------------------------------------------------------------
+    # ----------------------------------------------------------------------
 
     # The fitted Keras model is stored as ``_model`` behind the ``model_``
     # property, and pickles as ``.keras`` bytes that are rebuilt on first use:
@@ -527,9 +527,9 @@ class ImageFeatureExtractor(_BaseExtractor):
         super().__setstate__(restore_keras_state(state, lazy=("_model",)))
 
 
-# ----------------------------------------------------------------------
+# --------------------------------------------------------------------------
 # helpers
-# ----------------------------------------------------------------------
+# --------------------------------------------------------------------------
 
 
 def _probe_problem(output, expected):

@@ -266,9 +266,9 @@ class TextFeatureExtractor(_BaseExtractor, auto_wrap_output_keys=None):
         self.random_state = random_state
         self.on_error = on_error
 
-    # ------------------------------------------------------------------
+    # ----------------------------------------------------------------------
     # cells
-    # ------------------------------------------------------------------
+    # ----------------------------------------------------------------------
 
     def _check_cells(self, cells):
         """Return ``(texts, good, n_samples)``: valid texts, their rows, the count.
@@ -296,9 +296,9 @@ class TextFeatureExtractor(_BaseExtractor, auto_wrap_output_keys=None):
             self._bad_cell(cell, index, error)
         return texts, np.asarray(good, dtype=np.intp), len(cells)
 
-    # ------------------------------------------------------------------
+    # ----------------------------------------------------------------------
     # features
-    # ------------------------------------------------------------------
+    # ----------------------------------------------------------------------
 
     def _make_vectorizer(self):
         common = {
@@ -449,9 +449,9 @@ class TextFeatureExtractor(_BaseExtractor, auto_wrap_output_keys=None):
             return sp.csr_matrix(shape, dtype=self._output_dtype)
         return np.empty(shape, dtype=self._output_dtype)
 
-    # ------------------------------------------------------------------
+    # ----------------------------------------------------------------------
     # estimator API
-    # ------------------------------------------------------------------
+    # ----------------------------------------------------------------------
 
     def _fit(self, cells):
         """Fit the vectorizer (and the SVD) on the valid texts."""

@@ -117,9 +117,9 @@ class _BaseEmbedder(_BaseExtractor):
                 self._bad_cell(cells[index], sample_index(cells, index), error)
         return rows, values
 
-    # ------------------------------------------------------------------
+    # ----------------------------------------------------------------------
     # subclass hooks
-    # ------------------------------------------------------------------
+    # ----------------------------------------------------------------------
 
     @staticmethod
     def _load_parts(keras_hub, preset):  # pragma: no cover - abstract
@@ -143,9 +143,9 @@ class _BaseEmbedder(_BaseExtractor):
         """Rows of a batch of loaded cells: prepare, then run."""
         return self._run_batch(parts, self._prepare_batch(parts, values))
 
-    # ------------------------------------------------------------------
+    # ----------------------------------------------------------------------
     # names, tags, pickling
-    # ------------------------------------------------------------------
+    # ----------------------------------------------------------------------
 
     def _feature_names(self):
         """``"{backbone_family_}_{i}"`` (``bert_0``, ``clip_5``)."""
