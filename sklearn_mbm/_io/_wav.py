@@ -90,18 +90,34 @@ def read_riff_layout(file, size):
     little = head[:4] == b"RIFF"
     byteorder = "little" if little else "big"
     fmt = None
-    position = 12
+    for chunk_id, body, chunk_size in walk_chunks(file, 12, byteorder):
+        if chunk_id == b"data":
+            return RiffLayout(little, fmt, body, chunk_size, size - body)
+        if chunk_id == b"fmt " and fmt is None:
+            fmt = file.read(min(chunk_size, 64))
+    return RiffLayout(little, fmt, None, 0, 0)
+
+
+def walk_chunks(file, position, byteorder):
+    """Yield the chunks of an IFF-style file (RIFF, RIFX, AIFF) from ``position``.
+
+    Each chunk is a 4-byte id, a 4-byte size in ``byteorder`` ("little" for
+    RIFF, "big" for RIFX and IFF) and a body padded to an even length.
+
+    Yields
+    ------
+    chunk : tuple of (bytes, int, int)
+        The chunk id, the offset of its body and the size it declares. The
+        file is positioned at the body; the walk ends at the first chunk
+        header the file does not hold whole.
+    """
     while True:
         file.seek(position)
         chunk_header = file.read(8)
         if len(chunk_header) < 8:
-            return RiffLayout(little, fmt, None, 0, 0)
+            return
         chunk_size = int.from_bytes(chunk_header[4:], byteorder)
-        if chunk_header[:4] == b"data":
-            present = size - position - 8
-            return RiffLayout(little, fmt, position + 8, chunk_size, present)
-        if chunk_header[:4] == b"fmt " and fmt is None:
-            fmt = file.read(min(chunk_size, 64))
+        yield chunk_header[:4], position + 8, chunk_size
         position += 8 + chunk_size + (chunk_size & 1)  # chunks are word aligned
 
 

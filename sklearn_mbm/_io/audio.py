@@ -3,8 +3,9 @@
 :func:`load_audio_cell` is the loader :class:`~sklearn_mbm.AudioFeatureExtractor`
 and :class:`~sklearn_mbm.AudioEmbedder` call for each cell. Plain PCM WAV files
 are decoded with numpy (:mod:`sklearn_mbm._io._wav`), everything else with
-soundfile; waveforms are resampled with soxr. soundfile and soxr are imported
-only when a cell needs them.
+soundfile, once a WAV, AIFF or AU file is seen to hold the length its header
+declares (:mod:`sklearn_mbm._io._aiff_au`); waveforms are resampled with
+soxr. soundfile and soxr are imported only when a cell needs them.
 """
 
 import math
@@ -13,6 +14,7 @@ import os
 
 import numpy as np
 
+from sklearn_mbm._io._aiff_au import truncation_problem
 from sklearn_mbm._io._cells import (
     cell_error_message,
     is_missing,
@@ -313,16 +315,20 @@ def _decode_audio_bytes(cell, index):
 
 
 def _decode_plain_wav(file, size, index, cell):
-    """Refuse a truncated WAV; decode a plain PCM one with numpy.
+    """Refuse a truncated WAV, AIFF or AU file; decode a plain PCM WAV with numpy.
 
     Returns ``(mono float64 waveform, rate)``, or None when the data is not a
     plain PCM WAV (see :mod:`sklearn_mbm._io._wav`), which libsndfile then
-    decodes. libsndfile itself reads a truncated WAV without complaint,
-    trimming its data chunk to the bytes present, so a file cut off mid-copy
-    would silently give a shorter clip: the chunk walk catches it.
+    decodes. libsndfile itself reads a truncated WAV, AIFF or AU file without
+    complaint, trimming its audio to the bytes present, so a file cut off
+    mid-copy would silently give a shorter clip: the header checks catch it
+    (:mod:`sklearn_mbm._io._aiff_au` for AIFF and AU).
     """
     layout = read_riff_layout(file, size)
     if layout is None:
+        problem = truncation_problem(file, size)
+        if problem is not None:
+            raise ValueError(cell_error_message(index, cell, problem))
         return None
     if layout.data_offset is None:
         raise ValueError(
