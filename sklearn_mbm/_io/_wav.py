@@ -11,6 +11,8 @@ as ``x / 2**15`` and ``x / 2**31``, IEEE floats unchanged. Every other layout
 (24-bit, big-endian RIFX, compressed codecs, streaming placeholders, a format
 chunk after the data) returns ``None`` and is left to libsndfile.
 ``tests/test_io_wav.py`` checks both paths give identical arrays.
+:func:`walk_chunks` is the chunk walk itself, which the AIFF check of
+:mod:`sklearn_mbm._io._aiff_au` shares (IFF chunks are RIFF's, big-endian).
 """
 
 import struct
