@@ -234,3 +234,26 @@ def test_random_aiff_structures(form_type, chunks):
     else:
         assert out.dtype == np.float64 and out.ndim == 1 and out.size >= 1
         assert np.isfinite(out).all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    fields=st.tuples(
+        st.sampled_from([0, 23, 24, 28, 2**32 - 1]),  # data_offset
+        st.sampled_from([0, 1, 100, 2**32 - 2, 2**32 - 1]),  # data_size
+        st.sampled_from([0, 1, 3, 6, 7, 23, 27, 99]),  # encoding
+        st.sampled_from([0, 1, 8000]),  # sample rate
+        st.sampled_from([0, 1, 2, 2**32 - 1]),  # channels
+    ),
+    payload=st.binary(max_size=120),
+)
+def test_random_au_headers(fields, payload):
+    """Fuzz the AU check and libsndfile with plausible-looking AU headers."""
+    data = b".snd" + b"".join(field.to_bytes(4, "big") for field in fields) + payload
+    try:
+        out = load_audio_cell(data, 4, sr=RATE)
+    except (ValueError, TypeError) as exc:
+        assert str(exc).startswith("sample 4 (")
+    else:
+        assert out.dtype == np.float64 and out.ndim == 1 and out.size >= 1
+        assert np.isfinite(out).all()
