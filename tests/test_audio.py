@@ -713,22 +713,6 @@ def test_bad_cell_messages_name_the_index_label(tmp_path, frame):
         AudioFeatureExtractor(n_jobs=2).fit_transform(X.iloc[[0, 2]])
 
 
-def test_bad_cell_warning_points_at_the_callers_line():
-    # one rule for every extractor: the warning names the user's line, through
-    # fit_transform, transform and a Pipeline alike
-    est = AudioFeatureExtractor(on_error="warn")
-    cells = [FILES[0], None]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        est.fit_transform(cells)
-        est.transform(cells)
-        make_pipeline(clone(est)).fit_transform(cells)
-    found = [w for w in caught if w.category is CellLoadWarning]
-    assert len(found) == 3
-    assert {w.filename for w in found} == {__file__}
-    assert all(str(w.message).endswith(" Its row of features is NaN.") for w in found)
-
-
 def test_parameters_are_keyword_only():
     # as scikit-learn's estimators: AudioFeatureExtractor(*, sr=..., ...)
     with pytest.raises(TypeError, match="positional"):

@@ -797,22 +797,6 @@ def test_bad_cell_messages_name_the_index_label(digits, tmp_path, frame):
         )
 
 
-def test_bad_cell_warning_points_at_the_callers_line(digits):
-    # one rule for every extractor: the warning names the user's line, through
-    # fit_transform, transform and a Pipeline alike
-    est = ImageFeatureExtractor("pixels", on_error="warn")
-    cells = [digits[0], None]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        est.fit_transform(cells)
-        est.transform(cells)
-        make_pipeline(clone(est)).fit_transform(cells)
-    found = [w for w in caught if w.category is CellLoadWarning]
-    assert len(found) == 3
-    assert {w.filename for w in found} == {__file__}
-    assert all(str(w.message).endswith(" Its row of features is NaN.") for w in found)
-
-
 def test_parameters_after_the_first_are_keyword_only():
     first, *rest = inspect.signature(ImageFeatureExtractor).parameters.values()
     assert first.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD

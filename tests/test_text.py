@@ -2,7 +2,6 @@
 
 import inspect
 import pickle
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -519,22 +518,6 @@ def test_bad_cell_messages_name_the_index_label(frame):
     # a RangeIndex keeps the plain position
     with pytest.raises(ValueError, match=r"sample 2 is missing"):
         TextFeatureExtractor().fit(cells.reset_index(drop=True))
-
-
-def test_bad_cell_warning_points_at_the_callers_line():
-    # one rule for every extractor: the warning names the user's line, through
-    # fit_transform, transform and a Pipeline alike
-    est = TextFeatureExtractor(on_error="warn")
-    cells = ["seven", None, "eight"]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        est.fit_transform(cells)
-        est.transform(cells)
-        make_pipeline(clone(est)).fit_transform(cells)
-    found = [w for w in caught if w.category is CellLoadWarning]
-    assert len(found) == 3
-    assert {w.filename for w in found} == {__file__}
-    assert all(str(w.message).endswith(" Its row of features is NaN.") for w in found)
 
 
 def test_parameters_after_the_first_are_keyword_only():
