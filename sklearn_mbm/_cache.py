@@ -19,6 +19,7 @@ import functools
 import hashlib
 import inspect
 import marshal
+import operator
 import types
 import weakref
 from collections import deque
@@ -30,6 +31,11 @@ from joblib.hashing import NumpyHasher
 from sklearn_mbm._lru import BoundedLRU
 
 CELL_TOKEN_BYTES = 128 * 2**20
+_DTYPE_STR = operator.attrgetter("dtype.str")
+_SHAPE = operator.attrgetter("shape")
+_DTYPE = operator.attrgetter("dtype")
+_C_CONTIGUOUS = operator.attrgetter("flags.c_contiguous")
+_UTF8 = operator.methodcaller("encode", "utf-8", "surrogatepass")
 
 
 def _update_with_array(digest, array):
@@ -71,9 +77,17 @@ class _CellTokens(BoundedLRU):
 
     def tokens(self, arrays):
         """Tokens of C-contiguous arrays, in order."""
+        ids = list(map(id, arrays))
         with self._lock:
             self._purge()
-            found = [self._entries.get(id(array)) for array in arrays]
+            found = list(map(self._entries.get, ids))
+        if arrays and None not in found:
+            out = self._tokens_if_unchanged(arrays, found)
+            if out is not None:
+                with self._lock:
+                    for key in ids:
+                        self._touch(key)
+                return out
         out, new = [], []
         for array, entry in zip(arrays, found):
             if (
@@ -89,11 +103,27 @@ class _CellTokens(BoundedLRU):
                 out.append(token)
                 new.append((array, token))
         with self._lock:
-            for array in arrays:
-                self._touch(id(array))
+            for key in ids:
+                self._touch(key)
             for array, token in new:
                 self._remember(array, token)
         return out
+
+    @staticmethod
+    def _tokens_if_unchanged(arrays, found):
+        """The remembered tokens when every array is known and unchanged (the
+        same checks as the loop of :meth:`tokens`, each run over the whole
+        column at C speed: a search asks for the same cells again and again),
+        else None."""
+        refs, dtypes, shapes, copies, tokens = zip(*found)
+        if (
+            all(map(operator.is_, map(weakref.ref.__call__, refs), arrays))
+            and tuple(map(_DTYPE_STR, arrays)) == dtypes
+            and tuple(map(_SHAPE, arrays)) == shapes
+            and all(map(operator.eq, map(np.ndarray.tobytes, arrays), copies))
+        ):
+            return list(tokens)
+        return None
 
     def _remember(self, array, token):
         if not self.keeps(array.nbytes):
@@ -118,9 +148,24 @@ CELL_TOKENS = _CellTokens(CELL_TOKEN_BYTES).process_wide()
 
 
 def _update_with_cells(digest, cells):
-    # Each cell becomes one tagged part: an array its token (remembered, see
-    # _CellTokens), text and bytes their length and data, anything else
-    # joblib's hash. Tags and lengths let the parts split one way only.
+    cells = cells.tolist() if isinstance(cells, np.ndarray) else list(cells)
+    tokens = array_cell_tokens(cells)
+    if tokens is not None:  # the loop below, at C speed
+        digest.update(b"A" + b"A".join(tokens))
+    elif cells and set(map(type, cells)) == {str}:  # the same, for text
+        data = list(map(_UTF8, cells))
+        digest.update(b"".join(map(b"S%d:%b".__mod__, zip(map(len, data), data))))
+    else:
+        digest.update(_cell_parts(cells))
+
+
+def _cell_parts(cells):
+    """The bytes that stand for a column of cells in its key.
+
+    Each cell becomes one tagged part: an array its token (remembered, see
+    :class:`_CellTokens`), text and bytes their length and data, anything else
+    joblib's hash. Tags and lengths let the parts split one way only.
+    """
     parts, arrays, where = [], [], []
     for cell in cells:
         if (
@@ -143,7 +188,24 @@ def _update_with_cells(digest, cells):
             parts.append(b"O" + joblib.hash(cell).encode())
     for i, token in zip(where, CELL_TOKENS.tokens(arrays)):
         parts[i] = b"A" + token
-    digest.update(b"".join(parts))
+    return b"".join(parts)
+
+
+def array_cell_tokens(cells):
+    """Tokens of a list of cells that are all C-contiguous numeric arrays
+    (remembered, see :class:`_CellTokens`); None for any other list, or an
+    empty one.
+
+    The checks run over the whole list at C speed: a search keys the same
+    columns again and again.
+    """
+    if not cells or set(map(type, cells)) != {np.ndarray}:
+        return None
+    if not all(map(_C_CONTIGUOUS, cells)) or not all(
+        dtype.kind in "biufc" for dtype in set(map(_DTYPE, cells))
+    ):
+        return None
+    return CELL_TOKENS.tokens(cells)
 
 
 def _update_with_data(digest, data):

@@ -214,6 +214,28 @@ def test_array_cells_are_not_confused_by_concatenation():
     assert fingerprint("k", cells) == fingerprint("k", same)
 
 
+@pytest.mark.parametrize(
+    "cells",
+    [
+        [np.arange(3.0), np.arange(4, dtype=np.uint8).reshape(2, 2), np.zeros(0)],
+        [np.arange(3.0)] * 2 + [np.arange(2.0)],
+        ["a", "héllo", "\ud800 lone surrogate", "", "a"],
+    ],
+    ids=["arrays", "one array twice", "text"],
+)
+def test_uniform_columns_are_keyed_as_cell_by_cell(cells):
+    # all arrays or all text take a C-speed path: the same bytes as the loop
+    column = np.empty(len(cells), dtype=object)
+    column[:] = cells
+    fast = hashlib.sha1()
+    _cache._update_with_cells(fast, column)
+    assert fast.digest() == hashlib.sha1(_cache._cell_parts(cells)).digest()
+    assert fast.digest() != hashlib.sha1(_cache._cell_parts(cells[::-1])).digest()
+    mixed = cells + [None]
+    assert _cache.array_cell_tokens(mixed) is None
+    assert fingerprint("k", column) == fingerprint("k", copy.deepcopy(column))
+
+
 # --------------------------------------------------------------------------
 # Remembered tokens of array cells (_CellTokens): the same key as hashing
 # every byte, for every edit of the frame, in place or not.
