@@ -127,7 +127,7 @@ def time_side(side):
         extracted = time.process_time() - start
         fusion = FusionTransformer(specs, normalize="block", memory=memory)
         model = Pipeline([("fusion", fusion), ("clf", RidgeClassifier())])
-        search = GridSearchCV(model, grid, cv=cv, refit=False)
+        search = GridSearchCV(model, grid, cv=cv, refit=False, error_score="raise")
         search.fit(Xs, y, groups=groups)
         total = time.process_time() - start
     return {
@@ -212,7 +212,8 @@ def run_grid(values=(0.0, 0.5, 1.0), no_cache=False):
 
     with tempfile.TemporaryDirectory() as cache:
         search = GridSearchCV(
-            make_pipeline(cache), {"fusion__weights": grid}, cv=cv, refit=False
+            make_pipeline(cache), {"fusion__weights": grid}, cv=cv, refit=False,
+            error_score="raise",
         )
         start = time.perf_counter()
         search.fit(X, y, groups=groups)
@@ -222,7 +223,8 @@ def run_grid(values=(0.0, 0.5, 1.0), no_cache=False):
     result["target"] = 1 + k / 10
     if no_cache:
         search = GridSearchCV(
-            make_pipeline(None), {"fusion__weights": grid}, cv=cv, refit=False
+            make_pipeline(None), {"fusion__weights": grid}, cv=cv, refit=False,
+            error_score="raise",
         )
         start = time.perf_counter()
         search.fit(X, y, groups=groups)

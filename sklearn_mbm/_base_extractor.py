@@ -236,6 +236,15 @@ class _BaseExtractor(TransformerMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         return tags
 
+    def _rows_are_independent(self):
+        """Whether each row of features is a function of its own cell and of
+        the parameters and fitted state alone, bit for bit, whatever the other
+        cells of the call (their number, order and sizes). Where it holds, a
+        cached FusionTransformer reuses rows across the folds of a search
+        (:mod:`sklearn_mbm._row_cache`); say True only where a test proves it.
+        """
+        return False
+
     def _fit(self, cells):  # pragma: no cover - abstract
         raise NotImplementedError
 

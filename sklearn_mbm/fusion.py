@@ -28,6 +28,7 @@ from sklearn.utils.validation import (
     check_memory,
 )
 
+from sklearn_mbm import _row_cache as row_cache
 from sklearn_mbm._cache import callables_token, fingerprint
 from sklearn_mbm._cache_layer import cached_call
 from sklearn_mbm._compat import (
@@ -58,11 +59,17 @@ __all__ = ["FusionTransformer", "fusion_weight_distribution", "fusion_weight_gri
 # --------------------------------------------------------------------------
 
 
-def _fit_transform_one(key, transformer, X, y):
+def _fit_transform_one(key, transformer, X, y, reuse_rows=False):
     """Fit ``transformer`` on one modality's column and return it with its output.
 
     Cached on ``key`` alone (a fingerprint of the transformer's parameters, ``X``
-    and ``y``), so joblib.Memory never hashes the data itself."""
+    and ``y``), so joblib.Memory never hashes the data itself. With
+    ``reuse_rows`` (a cache location is set), an extractor whose rows depend on
+    their own cells only takes the rows other folds computed
+    (:mod:`sklearn_mbm._row_cache`)."""
+    if reuse_rows and row_cache.rows_are_independent(transformer):
+        transformer.fit(X, y)
+        return transformer, row_cache.transform(transformer, X)
     if hasattr(transformer, "fit_transform"):
         Xt = transformer.fit_transform(X, y)
     else:  # pragma: no cover - every sklearn transformer has fit_transform
@@ -70,9 +77,12 @@ def _fit_transform_one(key, transformer, X, y):
     return transformer, Xt
 
 
-def _transform_one(key, transformer, X):
+def _transform_one(key, transformer, X, reuse_rows=False):
     """Transform one modality's column; cached on ``key`` alone (a fingerprint
-    of the fit's key and ``X``)."""
+    of the fit's key and ``X``); ``reuse_rows`` as for
+    :func:`_fit_transform_one`."""
+    if reuse_rows:
+        return row_cache.transform(transformer, X)
     return transformer.transform(X)
 
 
@@ -346,7 +356,14 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
             unfitted = default_output(clone(block.transformer))
             fit_key = fingerprint(unfitted, column, y) if cached else None
             fitted, Xt = cached_call(
-                memory, _fit_transform_one, _IGNORED, fit_key, unfitted, column, y
+                memory,
+                _fit_transform_one,
+                _IGNORED,
+                fit_key,
+                unfitted,
+                column,
+                y,
+                cached,
             )
         else:
             fitted, fit_key = block.fitted, block.fit_key
@@ -359,7 +376,9 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
                 # today's code.
                 fitted_id = fit_key or joblib.hash(fitted)
                 key = fingerprint(fitted_id + callables_token(fitted), column)
-            Xt = cached_call(memory, _transform_one, _IGNORED[:2], key, fitted, column)
+            Xt = cached_call(
+                memory, _transform_one, _IGNORED[:2], key, fitted, column, cached
+            )
         if self.verbose:
             elapsed = time.perf_counter() - start
             print(f"[FusionTransformer] {block.name}: {elapsed:.2f}s", flush=True)

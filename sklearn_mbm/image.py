@@ -477,6 +477,13 @@ class ImageFeatureExtractor(_BaseExtractor):
         prefix = "pixel" if self.backbone_name_ == PIXELS else self.backbone_name_
         return numbered_names(f"{prefix}_", self.n_features_out_)
 
+    def _rows_are_independent(self):
+        # raw pixels: each image is decoded, resized and scaled on its own
+        # (tests/test_image.py checks subsets against the whole, bit for bit).
+        # Not a network: its batched products may round differently with
+        # the batch's size.
+        return isinstance(self.backbone, str) and self.backbone == PIXELS
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True

@@ -219,6 +219,21 @@ def test_pixels_colour_mode_follows_the_first_image(digits):
     np.testing.assert_allclose(Z[0], luma.ravel() / 255)
 
 
+@pytest.mark.parametrize("input_size", [None, 9])
+def test_pixels_rows_are_independent_of_their_neighbours(input_size):
+    # bit for bit, whatever the other cells and the batches: a cached
+    # FusionTransformer reuses these rows across folds (_row_cache)
+    images = list(read_mnist(40)[0]) + [np.zeros((14, 20), np.uint8)]
+    est = ImageFeatureExtractor("pixels", input_size=input_size, batch_size=7)
+    whole = np.asarray(est.fit_transform(images))
+    assert est._rows_are_independent()
+    rng = np.random.RandomState(0)
+    for rows in ([40], [3], list(range(41))[::-1], sorted(rng.choice(41, 13, False))):
+        part = np.asarray(est.transform([images[i] for i in rows]))
+        np.testing.assert_array_equal(part, whole[rows])
+    assert not ImageFeatureExtractor(weights=None)._rows_are_independent()
+
+
 def test_pixels_does_not_import_tensorflow(tmp_path, digits):
     path = tmp_path / "digit.png"
     Image.fromarray(digits[0]).save(path)
