@@ -190,7 +190,11 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
         Cache for each modality's fitted extractor and output, keyed on that
         modality's transformer parameters and column data (and ``y``). A
         search that changes only ``weights``, ``normalize``, ``method``,
-        ``n_components`` or ``missing`` reuses extracted features.
+        ``n_components`` or ``missing`` reuses extracted features. Within a
+        process, the audio extractor and the image extractor on raw pixels
+        also reuse the rows of in-memory cells (arrays) that an earlier fold
+        extracted with the same fitted state, so a k-fold search extracts
+        each such record once (see :ref:`caching`).
 
     n_jobs : int, default=None
         Number of modalities extracted in parallel with joblib (its active

@@ -111,7 +111,10 @@ def test_no_cache_location_reuses_nothing(rows, sample):
 
 
 def _fitted_audio(cells, **params):
-    return CountingAudio(sr=8000, input_sr=8000, **params).fit(cells)
+    # default output: the fusion's internal steps use it whatever the global
+    # set_output setting (the suite also runs under transform_output="pandas")
+    extractor = CountingAudio(sr=8000, input_sr=8000, **params)
+    return extractor.set_output(transform="default").fit(cells)
 
 
 def test_the_same_cells_and_fitted_state_are_reused_exactly(rows, sample):
@@ -155,8 +158,9 @@ def test_what_determines_a_row_is_in_its_key(rows, sample, change):
 def test_pixels_fitted_on_another_first_image_miss(rows):
     small = [np.full((4, 4), i, np.uint8) for i in range(5)]
     large = [np.full((6, 6), 9, np.uint8)] + small
-    a = CountingPixels("pixels").fit(small)
-    b = CountingPixels("pixels").fit(large)  # input_size_ from the first image
+    a = CountingPixels("pixels").set_output(transform="default").fit(small)
+    b = CountingPixels("pixels").set_output(transform="default").fit(large)
+    # input_size_ comes from the first image
     assert a.input_size_ != b.input_size_
     assert _row_cache.transform(a, np.array(small + [None], object)[:-1]).shape == (5, 16)
     out = _row_cache.transform(b, np.array(small + [None], object)[:-1])
@@ -176,7 +180,7 @@ def test_paths_and_undeclared_extractors_are_not_reused(rows, sample, tmp_path):
     assert CountingAudio.rows_extracted == 6 and len(rows) == 0  # a file may change
 
     texts = sample[0]["text"].iloc[:5]
-    text = TextFeatureExtractor().fit(texts)
+    text = TextFeatureExtractor().set_output(transform="default").fit(texts)
     assert not text._rows_are_independent()
     np.testing.assert_array_equal(
         _row_cache.transform(text, texts).toarray(), text.transform(texts).toarray()
@@ -186,7 +190,7 @@ def test_paths_and_undeclared_extractors_are_not_reused(rows, sample, tmp_path):
 
 def test_bad_cells_warn_at_every_call(rows, sample):
     cells = pd.Series(list(sample[0]["audio"].iloc[:3]) + [np.zeros(0, np.float32)])
-    extractor = CountingAudio(sr=8000, input_sr=8000, on_error="warn").fit(cells)
+    extractor = _fitted_audio(cells, on_error="warn")
     for _ in range(2):
         with pytest.warns(CellLoadWarning, match="sample 3"):
             out = _row_cache.transform(extractor, cells)
