@@ -68,6 +68,24 @@ def test_fusion_transformer_polars_lists_equal_pandas(digits):
     assert list(fusion.feature_names_in_) == ["image", "audio", "text"]
 
 
+def test_float32_list_and_array_columns_equal_pandas_exactly(digits):
+    """A List(Float32) audio column and an Array(UInt8) image column, taken
+    in one polars call (read-only arrays of the column's dtype), give the
+    pandas frame's features bit for bit."""
+    frame, _, sr = digits
+    assert frame["audio"].iloc[0].dtype == np.float32
+    X = pl.DataFrame(
+        {
+            "image": np.stack(list(frame["image"])),
+            "audio": pl.Series(list(frame["audio"]), dtype=pl.List(pl.Float32)),
+            "text": list(frame["text"]),
+        }
+    )
+    np.testing.assert_array_equal(
+        _fusion(sr).fit_transform(X), _fusion(sr).fit_transform(frame)
+    )
+
+
 def test_fusion_transformer_polars_object_and_paths_equal_pandas(digits, tmp_path):
     """Image cells as numpy arrays (an Object column), audio as file paths."""
     frame, _, sr = digits
