@@ -22,8 +22,9 @@ any virtual environment exists.
 import argparse
 import re
 import sys
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = ROOT / "pyproject.toml"
@@ -47,7 +48,9 @@ _REQUIREMENT = re.compile(
     (?:;\s*(?P<marker>.*?))?\s*$""",
     re.VERBOSE,
 )
-_SPECIFIER = re.compile(r"^\s*(~=|===|==|!=|<=|>=|<|>)\s*([A-Za-z0-9][A-Za-z0-9.*+!_-]*)\s*$")
+_SPECIFIER = re.compile(
+    r"^\s*(~=|===|==|!=|<=|>=|<|>)\s*([A-Za-z0-9][A-Za-z0-9.*+!_-]*)\s*$"
+)
 _LOWER_BOUND_OPS = (">=", "==", "~=", "===")
 
 
@@ -114,7 +117,9 @@ def collect_requirements(pyproject, extras=EXTRAS):
             continue
         seen.add(extra)
         if extra not in optional:
-            raise ValueError(f"pyproject.toml has no optional-dependencies extra {extra!r}")
+            raise ValueError(
+                f"pyproject.toml has no optional-dependencies extra {extra!r}"
+            )
         for text in optional[extra]:
             name, own_extras, _, _ = parse_requirement(text)
             if canonical_name(name) == own_name:
@@ -135,7 +140,8 @@ def render_constraints(pyproject, extras=EXTRAS):
             continue
         pins[key] = (canonical_name(name), version)
     lines = []
-    for (_, marker), (name, version) in sorted(pins.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+    by_key = sorted(pins.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
+    for (_, marker), (name, version) in by_key:
         lines.append(f"{name}=={version}" + (f" ; {marker}" if marker else ""))
     return HEADER.format(extras=",".join(extras)) + "\n".join(lines) + "\n"
 
@@ -144,7 +150,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--write", action="store_true", help=f"write {CONSTRAINTS.name}")
-    mode.add_argument("--check", action="store_true", help=f"fail if {CONSTRAINTS.name} is stale")
+    mode.add_argument(
+        "--check", action="store_true", help=f"fail if {CONSTRAINTS.name} is stale"
+    )
     args = parser.parse_args(argv)
     with PYPROJECT.open("rb") as f:
         expected = render_constraints(tomllib.load(f))

@@ -129,7 +129,9 @@ def time_side(side):
         extracted = time.process_time() - start
         fusion = FusionTransformer(specs, normalize="block", memory=memory)
         model = Pipeline([("fusion", fusion), ("clf", RidgeClassifier())])
-        search = GridSearchCV(model, grid, cv=cv, refit=False, error_score="raise")
+        search = GridSearchCV(
+            model, grid, cv=cv, refit=False, error_score="raise"
+        )
         search.fit(Xs, y, groups=groups)
         total = time.process_time() - start
     return {
@@ -242,7 +244,9 @@ def main(argv=None):
     )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--only", choices=["grid", "overhead"])
-    parser.add_argument("--side", choices=["cached", "precomputed"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--side", choices=["cached", "precomputed"], help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     if args.side:  # a fresh process timing one side of cache_overhead
         print(_MARKER + json.dumps(time_side(args.side)), flush=True)

@@ -12,10 +12,10 @@ found after ``n`` candidates, for
 
 Every candidate is scored in one ``GridSearchCV`` over the union of the
 candidates (the same folds for all): 422 candidates x 3 folds, 10 minutes on
-two busy cores. To keep it cheap the image pixels and the audio statistics, fixed functions of each
-cell that learn nothing from the data, are extracted once and passed through
-as numeric blocks; the text tf-idf is fitted inside each fold; the classifier
-is a ``RidgeClassifier``.
+two busy cores. To keep it cheap the image pixels and the audio statistics,
+fixed functions of each cell that learn nothing from the data, are extracted
+once and passed through as numeric blocks; the text tf-idf is fitted inside
+each fold; the classifier is a ``RidgeClassifier``.
 
 Run: ``python docs/make_weight_search_figure.py [--output PATH]``.
 """
@@ -151,7 +151,8 @@ def main(argv=None):
     axes.set_title("Three fusion weights on the audio-visual digits sample")
     axes.legend(loc="lower right", fontsize=8)
     figure.savefig(args.output, dpi=110)
-    print(f"{len(candidates)} candidates x 3 folds in {time.perf_counter() - started:.0f} s")
+    elapsed = time.perf_counter() - started
+    print(f"{len(candidates)} candidates x 3 folds in {elapsed:.0f} s")
     for size, best in zip(sizes, bests):
         print(f"grid of {size}: best {best:.3f}")
     for size in (7, 19, 61):

@@ -189,8 +189,9 @@ def fusion_weight_distribution(names, alpha=1.0, scale=None):
     -------
     distribution : FusionWeightDistribution
         An object with ``rvs(size=None, random_state=None)`` (scipy's
-        distribution protocol, which :class:`~sklearn.model_selection.RandomizedSearchCV`
-        and :class:`~sklearn.model_selection.HalvingRandomSearchCV` call) and
+        distribution protocol, which
+        :class:`~sklearn.model_selection.RandomizedSearchCV` and
+        :class:`~sklearn.model_selection.HalvingRandomSearchCV` call) and
         ``mean()``; each draw is a dict ``{name: weight}``.
 
     See Also

@@ -118,7 +118,8 @@ def _texts(cells, present, name, key):
     return np.asarray(texts, dtype=str)
 
 
-_NETWORK_PARAMETERS = """    transformers : list of (str, transformer, "passthrough" or "rnn", column)
+_NETWORK_PARAMETERS = """\
+    transformers : list of (str, transformer, "passthrough" or "rnn", column)
         ``column`` is a column name or integer index, a list of them (a 2-D
         block), or a callable returning those; ``"rnn"`` needs a single
         column of str. Names must be unique and must not contain ``"__"``.
@@ -143,9 +144,9 @@ _NETWORK_PARAMETERS = """    transformers : list of (str, transformer, "passthro
 
     validation_fraction : float, default=0.1
         Fraction of the training data held out (stratified by class for
-        the classifier, when possible) to monitor ``val_loss`` for early stopping. Only used when
-        ``early_stopping=True``; with 0, early stopping monitors the training
-        loss instead.
+        the classifier, when possible) to monitor ``val_loss`` for early
+        stopping. Only used when ``early_stopping=True``; with 0, early
+        stopping monitors the training loss instead.
 
     early_stopping : bool, default=True
         Stop when the monitored loss has not improved for ``patience`` epochs
@@ -172,7 +173,8 @@ _NETWORK_PARAMETERS = """    transformers : list of (str, transformer, "passthro
 
 """
 
-_INPUT_PARAMETERS = """    normalize : {"standard", "l2", "block"} or None, default="standard"
+_INPUT_PARAMETERS = """\
+    normalize : {"standard", "l2", "block"} or None, default="standard"
         Normaliser of each extracted block, as in
         :class:`~sklearn_mbm.FusionTransformer`.
 

@@ -143,11 +143,12 @@ def test_outputs_are_read_only_and_fitted_objects_are_fresh_copies(tmp_path):
     def step(key, transformer, X, y):
         return transformer.fit(X, y), transformer.transform(X)
 
-    fitted, Xt = cached_call(memory, step, ["transformer", "X", "y"], "k", SumExtractor(), X, y)
+    ignored = ["transformer", "X", "y"]
+    fitted, Xt = cached_call(memory, step, ignored, "k", SumExtractor(), X, y)
     with pytest.raises(ValueError, match="read-only"):
         Xt[0, 0] = -1.0
     fitted.mean_ = -1.0  # a caller changing what it got
-    again, Xt_again = cached_call(memory, step, ["transformer", "X", "y"], "k", None, X, y)
+    again, Xt_again = cached_call(memory, step, ignored, "k", None, X, y)
     assert again is not fitted and again.mean_ != -1.0
     assert_array_equal(Xt_again, Xt)
     assert CALLS["fit"] == 1

@@ -80,4 +80,5 @@ def test_polars_null_items_and_nested_lists_go_cell_by_cell():
     nested = pl.Series("x", [[[1, 2]], [[3], [4]]], dtype=pl.List(pl.List(pl.UInt8)))
     cells = cell_io.polars_cells(nested)
     np.testing.assert_array_equal(cells[1], [[3], [4]])
-    assert cell_io.polars_cells(pl.Series("s", ["a.wav", None])).tolist() == ["a.wav", None]
+    paths = cell_io.polars_cells(pl.Series("s", ["a.wav", None]))
+    assert paths.tolist() == ["a.wav", None]

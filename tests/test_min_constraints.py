@@ -88,8 +88,17 @@ def _project(dependencies, **extras):
 
 def test_generator_reads_extras_markers_self_references_and_duplicates():
     pyproject = _project(
-        ["numpy>=1.24,<3", "Scikit_Learn >= 1.6", "tomli>=2.0; python_version < '3.11'"],
-        test=["sklearn-mbm[hub]", "dask[distributed]>=2024.1", "pytest>=7.4", "numpy>=1.26"],
+        [
+            "numpy>=1.24,<3",
+            "Scikit_Learn >= 1.6",
+            "tomli>=2.0; python_version < '3.11'",
+        ],
+        test=[
+            "sklearn-mbm[hub]",
+            "dask[distributed]>=2024.1",
+            "pytest>=7.4",
+            "numpy>=1.26",
+        ],
         hub=["keras-hub>=0.18", "sklearn-mbm[test]"],
     )
     pins = gen.render_constraints(pyproject).splitlines()

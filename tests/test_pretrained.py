@@ -220,7 +220,7 @@ def test_clip_text_and_image_share_the_projected_space(presets, images):
     image = ImageEmbedder(presets["clip"], batch_size=2).fit(images)
     assert text.joint_ and image.joint_
     assert text.n_features_out_ == image.n_features_out_ == 8  # projection_dim
-    T, I = text.transform(TEXTS), image.transform(images)
+    T, V = text.transform(TEXTS), image.transform(images)
     backbone = keras_hub.models.Backbone.from_preset(presets["clip"])
     tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(presets["clip"])
     preprocessor = keras_hub.models.CLIPPreprocessor(tokenizer, sequence_length=20)
@@ -236,9 +236,9 @@ def test_clip_text_and_image_share_the_projected_space(presets, images):
         ]
     )
     expected = np.asarray(backbone.get_vision_embeddings(converter(resized)))
-    np.testing.assert_allclose(I, expected, atol=1e-5)
+    np.testing.assert_allclose(V, expected, atol=1e-5)
     # and the image rows are the backbone's logits' inputs: cosine is defined
-    cosine = (I / np.linalg.norm(I, axis=1, keepdims=True)) @ (
+    cosine = (V / np.linalg.norm(V, axis=1, keepdims=True)) @ (
         T / np.linalg.norm(T, axis=1, keepdims=True)
     ).T
     assert cosine.shape == (len(images), len(TEXTS))

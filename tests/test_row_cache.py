@@ -15,10 +15,10 @@ from sklearn_mbm import (
     FusionTransformer,
     ImageFeatureExtractor,
     TextFeatureExtractor,
+    _row_cache,
     fusion_weight_grid,
     load_av_digits,
 )
-from sklearn_mbm import _row_cache
 from sklearn_mbm._io import CellLoadWarning
 
 NAMES = ["image", "audio", "text"]
@@ -162,8 +162,9 @@ def test_pixels_fitted_on_another_first_image_miss(rows):
     b = CountingPixels("pixels").set_output(transform="default").fit(large)
     # input_size_ comes from the first image
     assert a.input_size_ != b.input_size_
-    assert _row_cache.transform(a, np.array(small + [None], object)[:-1]).shape == (5, 16)
-    out = _row_cache.transform(b, np.array(small + [None], object)[:-1])
+    column = np.array(small + [None], object)[:-1]
+    assert _row_cache.transform(a, column).shape == (5, 16)
+    out = _row_cache.transform(b, column)
     assert out.shape == (5, 36) and CountingPixels.rows_extracted == 10
 
 
