@@ -36,6 +36,7 @@ _SHAPE = operator.attrgetter("shape")
 _DTYPE = operator.attrgetter("dtype")
 _C_CONTIGUOUS = operator.attrgetter("flags.c_contiguous")
 _UTF8 = operator.methodcaller("encode", "utf-8", "surrogatepass")
+_TEXT_PART = b"S%d:%b"  # a text cell's part of a key: its length and bytes
 
 
 def _update_with_array(digest, array):
@@ -90,14 +91,9 @@ class _CellTokens(BoundedLRU):
                 return out
         out, new = [], []
         for array, entry in zip(arrays, found):
-            if (
-                entry is not None
-                and entry[0]() is array
-                and entry[1] == array.dtype.str
-                and entry[2] == array.shape
-                and entry[3] == array.tobytes()
-            ):
-                out.append(entry[4])
+            known = entry and self._tokens_if_unchanged([array], [entry])
+            if known:
+                out.append(known[0])
             else:
                 token = _array_token(array)
                 out.append(token)
@@ -111,10 +107,12 @@ class _CellTokens(BoundedLRU):
 
     @staticmethod
     def _tokens_if_unchanged(arrays, found):
-        """The remembered tokens when every array is known and unchanged (the
-        same checks as the loop of :meth:`tokens`, each run over the whole
-        column at C speed: a search asks for the same cells again and again),
-        else None."""
+        """The remembered tokens when every array is unchanged (the same
+        object, dtype, shape and bytes as when it was hashed), else None.
+
+        Each check runs over the whole list at C speed: a search asks for
+        the same cells again and again.
+        """
         refs, dtypes, shapes, copies, tokens = zip(*found)
         if (
             all(map(operator.is_, map(weakref.ref.__call__, refs), arrays))
@@ -154,7 +152,7 @@ def _update_with_cells(digest, cells):
         digest.update(b"A" + b"A".join(tokens))
     elif cells and set(map(type, cells)) == {str}:  # the same, for text
         data = list(map(_UTF8, cells))
-        digest.update(b"".join(map(b"S%d:%b".__mod__, zip(map(len, data), data))))
+        digest.update(b"".join(map(_TEXT_PART.__mod__, zip(map(len, data), data))))
     else:
         digest.update(_cell_parts(cells))
 
@@ -180,8 +178,8 @@ def _cell_parts(cells):
             # a copy, new at every call: not worth remembering
             parts.append(b"A" + _array_token(np.ascontiguousarray(cell)))
         elif isinstance(cell, str):
-            data = cell.encode("utf-8", "surrogatepass")
-            parts.append(b"S%d:%b" % (len(data), data))
+            data = _UTF8(cell)
+            parts.append(_TEXT_PART % (len(data), data))
         elif isinstance(cell, (bytes, bytearray)):
             parts.append(b"B%d:%b" % (len(cell), cell))
         else:  # PIL images, tuples, None, NaN, paths...: joblib's hash

@@ -234,7 +234,7 @@ class ImageFeatureExtractor(_BaseExtractor):
         """
         input_size = _check_input_size(self.input_size)
         self._predict_fn = None
-        if isinstance(self.backbone, str) and self.backbone == PIXELS:
+        if self._uses_pixels():
             self._fit_pixels(cells, input_size)
         else:
             self._fit_keras(input_size)
@@ -477,21 +477,23 @@ class ImageFeatureExtractor(_BaseExtractor):
         prefix = "pixel" if self.backbone_name_ == PIXELS else self.backbone_name_
         return numbered_names(f"{prefix}_", self.n_features_out_)
 
+    def _uses_pixels(self):
+        """Whether ``backbone`` is ``"pixels"`` (no network)."""
+        return isinstance(self.backbone, str) and self.backbone == PIXELS
+
     def _rows_are_independent(self):
         # raw pixels: each image is decoded, resized and scaled on its own
         # (tests/test_image.py checks subsets against the whole, bit for bit).
         # Not a network: its batched products may round differently with
         # the batch's size.
-        return isinstance(self.backbone, str) and self.backbone == PIXELS
+        return self._uses_pixels()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
         tags.transformer_tags.preserves_dtype = ["float32"]
         # weights=None draws a new random network at each fit
-        tags.non_deterministic = self.weights is None and not (
-            isinstance(self.backbone, str) and self.backbone == PIXELS
-        )
+        tags.non_deterministic = self.weights is None and not self._uses_pixels()
         return tags
 
     # ----------------------------------------------------------------------
