@@ -21,6 +21,8 @@ from pathlib import Path
 
 # Document the checkout this file belongs to, whether or not it is installed.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# Local extensions (math drawn at build time).
+sys.path.insert(0, str(Path(__file__).resolve().parent / "_ext"))
 
 import sklearn_mbm  # noqa: E402
 
@@ -32,7 +34,7 @@ version = release = sklearn_mbm.__version__
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
-    "sphinx.ext.mathjax",
+    "mathsvg",
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
@@ -83,6 +85,9 @@ html_theme_options = {
     "secondary_sidebar_items": ["page-toc"],
 }
 html_show_sourcelink = False
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
+html_math_renderer = "mathsvg"
 
 
 # -- the package's own names resolve; other projects' stay as code -----------
