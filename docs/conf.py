@@ -41,7 +41,14 @@ extensions = [
 ]
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**/*.ipynb", "**/*.py"]
+exclude_patterns = [
+    "_build",
+    "_includes",
+    "Thumbs.db",
+    ".DS_Store",
+    "**/*.ipynb",
+    "**/*.py",
+]
 # ``code`` in reST (single back-quotes) is the Python object of that name.
 default_role = "literal"
 # Signatures and titles say ``FusionTransformer``, not the dotted path.
@@ -96,7 +103,7 @@ html_math_renderer = "mathsvg"
 # (``sklearn_mbm.FusionTransformer``) and the public submodules' names
 # (``sklearn_mbm.inspection.modality_importance``).
 _PUBLIC_MODULES = ("inspection", "plotting", "exceptions")
-_IMPORT_NAMES = {name: "sklearn_mbm" for name in sklearn_mbm.__all__}
+_IMPORT_NAMES = dict.fromkeys(sklearn_mbm.__all__, "sklearn_mbm")
 for _module in _PUBLIC_MODULES:
     for _name in importlib.import_module(f"sklearn_mbm.{_module}").__all__:
         _IMPORT_NAMES.setdefault(_name, f"sklearn_mbm.{_module}")
