@@ -6,12 +6,14 @@ Build it with::
     sphinx-build -W -b html -D plot_gallery=0 docs docs/_build/html  # does not
 
 The build needs no network: math is rendered to SVG at build time
-(``_ext/mathsvg.py``), and no inventory of another project is fetched.
+(``_ext/mathsvg.py``), and the inventories that link scikit-learn, NumPy,
+pandas and joblib names to their projects' pages are written at build time
+from the installed packages (``_ext/offline_inventories.py``), not fetched.
 
 The build is nitpicky: a reference to one of the package's own names
 (``sklearn_mbm...`` or a public short name) that does not resolve is a
-warning, so ``-W`` fails on it. References to other projects (scikit-learn,
-NumPy, pandas, Python) have no inventory offline and stay as code.
+warning, so ``-W`` fails on it. A reference to another project's name that
+its inventory lacks (Python's, Keras's, a private one) stays as code.
 """
 
 import importlib
@@ -35,6 +37,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "mathsvg",
+    "offline_inventories",
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
@@ -110,8 +113,8 @@ for _module in _PUBLIC_MODULES:
 _IMPORT_NAMES.pop("__version__")
 
 nitpicky = True
-# Ignore every Python reference that is not one of ours: no inventory of
-# scikit-learn, NumPy, pandas or Python is fetched, so those stay as code.
+# Ignore every Python reference that is not one of ours: another project's
+# name that the offline inventories lack stays as code.
 _OWN = "|".join(sorted(_IMPORT_NAMES, key=len, reverse=True))
 nitpick_ignore_regex = [
     (r"py:.*", rf"(?!~?\.?(sklearn_mbm|{_OWN})(\.|$)).*"),
