@@ -15,6 +15,7 @@ method (inherited ones too), and no page shows the package's internals.
 
 import importlib
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -259,6 +260,10 @@ def test_page_code_fits_the_page(page):
     assert not long, "code lines longer than 79 characters:\n" + "\n".join(long)
 
 
+# Smaller settings for the pages' snippets, as for the examples:
+# {page: {text in its snippets: replacement}}.
+SMALLER = {"user_guide/neural.rst": {"epochs=30": "epochs=3"}}
+
 PYTHON_PAGES = [
     p
     for p in PAGES
@@ -275,7 +280,8 @@ def test_page_snippets_run(page, tmp_path):
     """Each page's Python snippets run in order, as a reader would paste them.
 
     They run through ``tests/_run_example.py`` (150 of the sample's 600
-    records, as the examples in the smoke tests), in an empty folder.
+    records and the ``SMALLER`` settings, as the examples in the smoke
+    tests), in an empty folder.
     """
     script = tmp_path / (page.stem + "_snippets.py")
     script.write_text(page_script(page), encoding="utf-8")
@@ -291,8 +297,14 @@ def test_page_snippets_run(page, tmp_path):
         KERAS_HOME=str(tmp_path / "keras"),
         MPLCONFIGDIR=str(tmp_path / "matplotlib"),
     )
+    smaller = SMALLER.get(page.relative_to(REPO / "docs").as_posix(), {})
     proc = subprocess.run(
-        [sys.executable, str(REPO / "tests" / "_run_example.py"), str(script)],
+        [
+            sys.executable,
+            str(REPO / "tests" / "_run_example.py"),
+            str(script),
+            json.dumps(smaller),
+        ],
         cwd=tmp_path,
         env=env,
         capture_output=True,
