@@ -262,7 +262,15 @@ def test_page_code_fits_the_page(page):
 
 # Smaller settings for the pages' snippets, as for the examples:
 # {page: {text in its snippets: replacement}}.
-SMALLER = {"user_guide/neural.rst": {"epochs=30": "epochs=3"}}
+SMALLER = {
+    "user_guide/neural.rst": {"epochs=30": "epochs=3"},
+    "user_guide/fusion.rst": {
+        'fusion_weight_grid(["image", "audio", "text"])': (
+            'fusion_weight_grid(["image", "audio", "text"], values=(0, 1))'
+        ),
+        "n_iter=20": "n_iter=3",
+    },
+}
 
 PYTHON_PAGES = [
     p
