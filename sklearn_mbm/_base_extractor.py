@@ -303,12 +303,7 @@ class _BaseExtractor(TransformerMixin, BaseEstimator):
         reading a cell.
         """
         value = self._first_loaded(cells, self._load_cell, "fix its output width")
-        row = np.asarray(self._embed_batch(self._batch_context(), [value]))
-        if row.ndim != 2 or row.shape[0] != 1:
-            raise ValueError(
-                f"{type(self).__name__}._run_batch returned an array of shape "
-                f"{row.shape} for a batch of 1 cell; expected (1, n_features)."
-            )
+        row = self._checked_rows(self._embed_batch(self._batch_context(), [value]), 1)
         self.n_features_out_ = int(row.shape[1])
 
     def _first_loaded(self, cells, load, purpose):
@@ -398,7 +393,7 @@ class _BaseExtractor(TransformerMixin, BaseEstimator):
                 pending = submit(starts[nxt]) if nxt < len(starts) else None
                 if good:
                     rows = self._run_batch(context, inputs)
-                    out[good] = self._checked_rows(rows, good)
+                    out[good] = self._checked_rows(rows, len(good), out.shape[1])
                 progress.update(len(indices))
         finally:  # on an error, this also cancels the cells not yet loaded
             loader.shutdown(wait=True, cancel_futures=True)
@@ -412,15 +407,17 @@ class _BaseExtractor(TransformerMixin, BaseEstimator):
             raise missing_cell_error(index)
         return self._load_cell(cell, index)
 
-    def _checked_rows(self, rows, good):
-        """``rows`` if they are one row of ``n_features_out_`` per good cell."""
+    def _checked_rows(self, rows, n_cells, n_features=None):
+        """``rows`` as an array, if it is one row per cell of a batch of
+        ``n_cells`` (of ``n_features`` values, where given)."""
         rows = np.asarray(rows)
-        expected = (len(good), self.n_features_out_)
-        if rows.shape != expected:
+        width = "n_features" if n_features is None else n_features
+        shape_ok = rows.ndim == 2 and rows.shape[0] == n_cells
+        if not shape_ok or n_features not in (None, rows.shape[1]):
             raise ValueError(
                 f"{type(self).__name__}._run_batch returned an array of shape "
-                f"{rows.shape} for a batch of {len(good)} cells; expected "
-                f"{expected}."
+                f"{rows.shape} for a batch of {n_cells} cell(s); expected "
+                f"({n_cells}, {width})."
             )
         return rows
 

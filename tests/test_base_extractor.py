@@ -405,6 +405,17 @@ def test_a_batch_function_of_the_wrong_shape_is_refused(video_files):
     with pytest.raises(
         ValueError,
         match=r"Broken\._run_batch returned an array of shape \(1, 2\) for a "
-        r"batch of 2 cells; expected \(2, 2\)",
+        r"batch of 2 cell\(s\); expected \(2, 2\)",
     ):
         extractor.transform(video_files)
+
+    class Flat(TinyVideoExtractor):
+        def _run_batch(self, context, clips):
+            return super()._run_batch(context, clips).ravel()
+
+    with pytest.raises(
+        ValueError,
+        match=r"Flat\._run_batch returned an array of shape \(2,\) for a batch of "
+        r"1 cell\(s\); expected \(1, n_features\)",
+    ):
+        Flat().fit(video_files)
