@@ -28,8 +28,9 @@ def _check_names(names):
     return names
 
 
-def fusion_weight_grid(names, values=(0.0, 0.5, 1.0), simplex=False,
-                       unique_up_to_scale=False):
+def fusion_weight_grid(
+    names, values=(0.0, 0.5, 1.0), simplex=False, unique_up_to_scale=False
+):
     """Weight dicts to search over, for ``param_grid={"fusion__weights": ...}``.
 
     Every combination of ``values`` over ``names``, without the all-zero
@@ -228,9 +229,9 @@ def fusion_weight_distribution(names, alpha=1.0, scale=None):
     simplex tries the ratios between weights at one scale. With a
     regularised final estimator the scale matters too; search ``scale``
     itself (e.g. run one search per ``scale``) or add a grid point such as
-    all weights 1. A grid's size is ``len(values) ** len(names)``; a random search's budget
-    (``n_iter``) is free, which suits 3 modalities or more (see the user
-    guide's comparison).
+    all weights 1. A grid's size is ``len(values) ** len(names)``; a random
+    search's budget (``n_iter``) is free, which suits 3 modalities or more
+    (see the user guide's comparison).
 
     Examples
     --------

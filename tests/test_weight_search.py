@@ -53,8 +53,10 @@ def test_weight_grid_keeps_points_that_differ_in_scale():
     assert {"a": 0.0, "b": 0.0} not in grid
     assert len(grid) == 8
     assert {"a": 0.5, "b": 0.5} in grid and {"a": 1.0, "b": 1.0} in grid
-    assert all(dict.fromkeys(names, 1.0) in fusion_weight_grid(names) for names in
-               (["a"], ["a", "b"], NAMES))
+    assert all(
+        dict.fromkeys(names, 1.0) in fusion_weight_grid(names)
+        for names in (["a"], ["a", "b"], NAMES)
+    )
 
 
 def test_weight_grid_unique_up_to_scale_on_request():
