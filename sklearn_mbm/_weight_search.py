@@ -57,8 +57,10 @@ def fusion_weight_grid(
         result does not change when all fused features are multiplied by one
         positive number: unpenalised linear models (``penalty=None``),
         nearest neighbours, tree ensembles, or a ``StandardScaler`` after the
-        fusion step. With a penalty (``C``, ``alpha``) or a fixed kernel
-        ``gamma`` it is not safe.
+        fusion step; or when the weights are normalised, as the ``"soft"``
+        and ``"hard"`` votes of a LateFusionClassifier (its ``"stacking"``
+        final estimator sees the scale). With a penalty (``C``, ``alpha``)
+        or a fixed kernel ``gamma`` it is not safe.
 
     Returns
     -------
