@@ -239,7 +239,13 @@ def _collect(search, param, score):
         "best": max(range(len(ranks)), key=lambda k: ranks[k][0]),
         "label": _score_label(score_key, search),
         "param_name": param_name,
-        "reduced": reduced,
+        # other parameters searched, or the same weights drawn again
+        "reduced": reduced
+        and (
+            "best over the other searched parameters"
+            if any(k.startswith("param_") and k != param_key for k in results)
+            else "best of the candidates with these weights"
+        ),
         "rounds": None,
     }
     if halving:
@@ -248,8 +254,8 @@ def _collect(search, param, score):
         resources = np.asarray(results["n_resources"])[np.asarray(rounds_all) == last]
         info["rounds"] = point_rounds
         info["round_note"] = (
-            f"each candidate at the last round it reached; best of round {last} "
-            f"({int(resources[0])} resources)"
+            "each candidate at the last round it reached;\n"
+            f"best of round {last} ({int(resources[0])} resources), as best_score_"
         )
     return info
 
@@ -684,7 +690,7 @@ def plot_fusion_weights(
                 "ternary": f"{label} across fusion weight shares",
             }[kind]
         if info["reduced"]:
-            title += "\n(best over the other searched parameters)"
+            title += f"\n({info['reduced']})"
         if info["rounds"] is not None:
             title += f"\n({info['round_note']})"
     ax.set_title(title)

@@ -502,3 +502,12 @@ def test_real_halving_grid_search_agrees_with_best_params():
     assert f"best of round {search.n_iterations_ - 1}" in ax.get_title()
     # every candidate once: the 15 cells of the grid, at their last round
     assert np.isfinite(ax.get_images()[0].get_array()).sum() == len(grid)
+
+
+def test_repeated_weights_without_other_parameters_say_so():
+    # a random search over a list of spaces may draw a grid point twice
+    weights = [{"a": 1.0, "b": w} for w in (0.0, 1.0, 1.0)]
+    ax = plot_fusion_weights(_results(weights, [0.5, 0.6, 0.7]))
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), [0.5, 0.7])
+    assert "best of the candidates with these weights" in ax.get_title()
+    assert "other searched parameters" not in ax.get_title()
