@@ -90,6 +90,7 @@ def test_docs_build_without_warnings(tmp_path):
         assert (out / page).is_file(), f"{page} was not built"
     check_api_pages(out)
     check_no_internals(out)
+    check_local_links(out)
 
 
 def public_objects():
@@ -137,6 +138,33 @@ def check_api_pages(out):
                 if f'id="{name}.{method}"' not in html:
                     missing.append(f"{name}.{method}: not on the class page")
     assert not missing, "API pages:\n" + "\n".join(missing)
+
+
+_HREF = re.compile(r'(?:href|src)="([^"#?]*)(?:#([^"]*))?"')
+
+
+def check_local_links(out):
+    """Every local link leads to a built file, and to an anchor in it."""
+    ids = {}
+    dead = []
+    for page in sorted(out.glob("**/*.html")):
+        relative = page.relative_to(out).as_posix()
+        if relative.startswith(("_modules/", "_sources/")):
+            continue
+        for target, anchor in _HREF.findall(page.read_text(encoding="utf-8")):
+            if re.match(r"[a-z]+:", target):  # http:, https:, mailto:, data:
+                continue
+            path = (page.parent / target).resolve() if target else page
+            if not path.exists():
+                dead.append(f"{relative}: {target}")
+            elif anchor and path.suffix == ".html":
+                if path not in ids:
+                    ids[path] = set(
+                        re.findall(r'id="([^"]+)"', path.read_text(encoding="utf-8"))
+                    )
+                if anchor not in ids[path]:
+                    dead.append(f"{relative}: {target}#{anchor}")
+    assert not dead, "dead local links:\n" + "\n".join(sorted(set(dead))[:50])
 
 
 # What a reader must not meet: the test switch of the examples, the design
