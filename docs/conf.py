@@ -2,8 +2,8 @@
 
 Build it with::
 
-    sphinx-build -W -b html docs docs/_build/html                    # runs the gallery
-    sphinx-build -W -b html -D plot_gallery=0 docs docs/_build/html  # does not
+    sphinx-build -n -W -b html docs docs/_build/html  # runs the gallery
+    sphinx-build -n -W -b html -D plot_gallery=0 docs docs/_build/html  # does not
 
 The build needs no network: math is rendered to SVG at build time
 (``_ext/mathsvg.py``), and the inventories that link scikit-learn, NumPy,
