@@ -504,7 +504,8 @@ def test_missing_keras_hub_names_the_extra(presets, monkeypatch):
 def test_import_does_not_load_keras_hub():
     code = (
         "import sys; from sklearn_mbm import TextEmbedder, ImageEmbedder, "
-        "AudioEmbedder; TextEmbedder('x').get_params(); "
+        "AudioEmbedder, ZeroShotClassifier; TextEmbedder('x').get_params(); "
+        "ZeroShotClassifier('x').__sklearn_tags__(); "
         "print(','.join(m for m in ('keras_hub', 'keras', 'tensorflow') "
         "if m in sys.modules))"
     )
