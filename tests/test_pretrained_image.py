@@ -28,8 +28,9 @@ CONVERTERS = {
     },
 }
 
-# (height, width): wide, tall, square smaller and larger than the 16 px preset
-SHAPES = [(16, 48), (48, 16), (9, 9), (16, 16), (40, 40), (37, 23)]
+# (height, width): wide, tall, square smaller and larger than the 16 px
+# preset; two of a size in one batch go through the converter together
+SHAPES = [(16, 48), (48, 16), (16, 48), (9, 9), (16, 16), (40, 40), (37, 23)]
 
 
 @pytest.fixture(scope="module")

@@ -179,7 +179,7 @@ class ImageEmbedder(_BaseEmbedder):
     def _prepare_batch(self, parts, values):
         # each image through the preset's converter at its own size (crop or
         # pad to the aspect ratio, interpolation, antialias), as KerasHub does
-        return np.stack([parts["convert"](image) for image in values])
+        return parts["convert"](values)
 
     def _run_batch(self, parts, inputs):
         outputs = parts["predict"](inputs)
@@ -187,26 +187,38 @@ class ImageEmbedder(_BaseEmbedder):
 
 
 def image_converter_function(converter):
-    """``f(image) -> ndarray``: a KerasHub ``ImageConverter`` on one image.
+    """``f(images) -> ndarray``: a KerasHub ``ImageConverter`` on a batch of
+    images of any sizes.
 
-    The image, ``(height, width, channels)`` of any size, goes through the
-    converter as KerasHub's tasks pass it, in a TensorFlow graph (as in
-    ``Task.predict``'s ``tf.data`` pipeline): its resize with crop or pad to
-    the aspect ratio, interpolation and antialias, then scale and offset.
-    Traced once for every size. In a graph the converter takes pixels as
-    float32 whatever their dtype, so an 8-bit image is not rounded to whole
-    grey levels after the resize (as an eager call on a uint8 array is).
+    Each image, ``(height, width, channels)``, goes through the converter as
+    KerasHub's tasks pass it, in a TensorFlow graph (as in ``Task.predict``'s
+    ``tf.data`` pipeline): its resize with crop or pad to the aspect ratio,
+    interpolation and antialias, then scale and offset. Images of one size
+    go in one call (the converter treats each image of a batch alone); the
+    graph is traced once for every size. In a graph the converter takes
+    pixels as float32 whatever their dtype, so an 8-bit image is not rounded
+    to whole grey levels after the resize (as an eager call on a uint8 array
+    is).
     """
     from sklearn_mbm._keras import import_tensorflow
 
     tf = import_tensorflow()
+    spec = tf.TensorSpec((None, None, None, None), tf.float32)
 
-    @tf.function(input_signature=[tf.TensorSpec((None, None, None), tf.float32)])
-    def convert(image):
-        return converter(image[tf.newaxis])[0]
+    @tf.function(input_signature=[spec])
+    def convert(images):
+        return converter(images)
 
-    def run(image):
-        return convert(np.asarray(image, np.float32)).numpy()
+    def run(images):
+        by_shape = {}
+        for i, image in enumerate(images):
+            by_shape.setdefault(np.shape(image), []).append(i)
+        out = [None] * len(images)
+        for indices in by_shape.values():
+            batch = np.stack([np.asarray(images[i], np.float32) for i in indices])
+            for i, row in zip(indices, convert(batch).numpy()):
+                out[i] = row
+        return np.stack(out)
 
     return run
 

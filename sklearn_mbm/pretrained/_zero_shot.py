@@ -156,8 +156,8 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : sequence of cells
-            The samples (images or texts): only their container and number
-            are checked, no cell is loaded.
+            The samples (images or texts): only their number is checked
+            against ``y``; no cell is loaded.
         y : array-like of shape (n_samples,) or None, default=None
             Class of each sample: only the set of classes is used. None takes
             the classes from the keys of ``labels``.
@@ -193,7 +193,7 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         self.logit_scale_, self.logit_bias_ = logit_scale_and_bias(backbone)
         if self.modality == "text":
             self.embedder_ = text
-        else:  # checks the container of X; reads no cell
+        else:  # fit reads no cell
             self.embedder_ = self._embedder("image").fit(X)
         return self
 
