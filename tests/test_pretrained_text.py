@@ -122,3 +122,26 @@ def test_clip_text_rows_equal_keras_hubs_pipeline(presets):
         np.testing.assert_allclose(
             est.transform([text]), expected[i : i + 1], atol=1e-5
         )
+
+
+@pytest.mark.parametrize("family", ["siglip", "clip"])
+def test_canonicalised_python_path_equals_compiled_path(presets, family):
+    """With the preprocessor's canonicalisation, KerasHub's pure-Python
+    tokenizer path (the fallback without TensorFlow Text) gives the ids of
+    the compiled path."""
+    from sklearn_mbm.pretrained._text import (
+        _python_tokenizer,
+        batch_tokenizer,
+        joint_packing,
+    )
+
+    preset = presets[family]
+    backbone = keras_hub.models.Backbone.from_preset(preset)
+    tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(preset)
+    packing = joint_packing(keras_hub, preset, backbone, tokenizer)
+    assert packing["canonicalize"] is not None
+    texts = [t.replace(",", "").replace("!", "") for t in TEXTS]
+    compiled = batch_tokenizer(tokenizer, packing["canonicalize"])(texts)
+    python = _python_tokenizer(tokenizer, packing["canonicalize"])(texts)
+    for got, expected in zip(compiled, python):
+        np.testing.assert_array_equal(got, expected)
