@@ -39,6 +39,7 @@ def presets(tmp_path_factory):
         "clip": _tiny.save_tiny_clip(root / "clip"),
         "siglip": _tiny.save_tiny_siglip(root / "siglip"),
         "bert": _tiny.save_tiny_bert(root / "bert"),
+        "vit": _tiny.save_tiny_vit(root / "vit"),
     }
 
 
@@ -203,6 +204,8 @@ def test_errors(presets, images):
         ZeroShotClassifier(presets["clip"]).fit(images)
     with pytest.raises(ValueError, match="needs a joint image-text preset"):
         ZeroShotClassifier(presets["bert"], modality="text").fit(["a", "b"], [0, 1])
+    with pytest.raises(ValueError, match="'vi_t' backbone without a shared"):
+        ZeroShotClassifier(presets["vit"]).fit(images, y)
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         ZeroShotClassifier(presets["clip"]).fit(images[:2], y)
     with pytest.raises(NotFittedError):

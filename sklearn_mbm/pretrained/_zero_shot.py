@@ -180,22 +180,27 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
             check_classification_targets(y)
             self.classes_ = np.unique(y)
         self.prompts_ = self._prompts()
-        text = self._embedder("text").fit([p for ps in self.prompts_ for p in ps])
-        if not text.joint_:
-            raise ValueError(
-                "ZeroShotClassifier needs a joint image-text preset (CLIP, "
-                f"SigLIP); preset {os.fspath(self.preset)!r} is a "
-                f"{text.backbone_family_!r} backbone without a shared "
-                "image-text space."
-            )
+        if self.modality == "image":  # fit reads no cell
+            self.embedder_ = self._check_joint(self._embedder("image").fit(X))
+        prompts = [prompt for prompts in self.prompts_ for prompt in prompts]
+        text = self._check_joint(self._embedder("text").fit(prompts))
+        if self.modality == "text":
+            self.embedder_ = text
         self.class_embeddings_ = self._class_embeddings(text)
         backbone = text._parts()["backbone"]
         self.logit_scale_, self.logit_bias_ = logit_scale_and_bias(backbone)
-        if self.modality == "text":
-            self.embedder_ = text
-        else:  # fit reads no cell
-            self.embedder_ = self._embedder("image").fit(X)
         return self
+
+    def _check_joint(self, embedder):
+        """The fitted ``embedder``, or an error for a preset with one tower."""
+        if not embedder.joint_:
+            raise ValueError(
+                "ZeroShotClassifier needs a joint image-text preset (CLIP, "
+                f"SigLIP); preset {os.fspath(self.preset)!r} is a "
+                f"{embedder.backbone_family_!r} backbone without a shared "
+                "image-text space."
+            )
+        return embedder
 
     def _prompts(self):
         """The prompts of each class of ``classes_``."""
