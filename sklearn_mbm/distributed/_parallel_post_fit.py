@@ -126,6 +126,29 @@ class ParallelPostFit(MetaEstimatorMixin, BaseEstimator):
         self.__dict__.pop(_SHIPPED_ATTR, None)
         return self
 
+    @available_if(_has("fit_transform"))
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit a clone of the estimator in memory and transform ``X`` with it.
+
+        Parameters
+        ----------
+        X : DataFrame, array-like or sequence of cells
+            What the estimator's ``fit_transform`` takes (in memory).
+        y : array-like, default=None
+            Targets.
+        **fit_params : dict
+            Passed to the estimator's ``fit_transform``.
+
+        Returns
+        -------
+        features : ndarray, DataFrame or sparse matrix
+            What the estimator's ``fit_transform`` returns.
+        """
+        self.estimator_ = clone(self.estimator)
+        self.__dict__.pop(_SHIPPED_ATTR, None)
+        return self.estimator_.fit_transform(X, y, **fit_params)
+
     def _fitted_estimator(self, check=True):
         """``estimator_``, else ``estimator`` when it is fitted already."""
         if hasattr(self, "estimator_"):
@@ -266,7 +289,8 @@ class ParallelPostFit(MetaEstimatorMixin, BaseEstimator):
 
         Returns
         -------
-        proba : dask array of shape (n_samples, n_classes), or what the estimator returns
+        proba : dask array of shape (n_samples, n_classes), or what the \
+estimator returns
             Lazy, float64, chunked as the input's partitions.
         """
         return self._apply("predict_proba", X)

@@ -120,9 +120,7 @@ def _output_columns(estimator, method, meta):
     return [method]
 
 
-def transform_to_parquet(
-    estimator, ddf, path, *, method="transform", progress=True
-):
+def transform_to_parquet(estimator, ddf, path, *, method="transform", progress=True):
     """Write a fitted estimator's output over a Dask DataFrame to Parquet.
 
     One file per input partition, ``path/part.00000.parquet`` onwards, each
@@ -244,5 +242,3 @@ def _remove_stale(folder, keep):
         temporary = name.startswith(".part.") and name.endswith(_TEMP_SUFFIX)
         if (stale_part and name not in keep) or temporary:
             entry.unlink(missing_ok=True)
-
-
