@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 
 import dask
+import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
@@ -65,7 +66,6 @@ def _as_frame(output, columns):
 
 def _write_partition(part, shipped, number, target, run_key, method, meta, columns):
     """One task: skip, or compute and write partition ``number`` atomically."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     key = fingerprint(run_key, part, part.index)
@@ -87,25 +87,67 @@ def _write_partition(part, shipped, number, target, run_key, method, meta, colum
             next(str(w.message) for w in caught if w.category is CellLoadWarning),
         )
     frame = _as_frame(output, columns)
+    table = _to_arrow(frame)
     info = {
         "fingerprint": key,
         "partition": number,
         "n_rows": len(frame),
         "n_bad_cells": n_bad,
     }
-    table = pa.Table.from_pandas(frame, preserve_index=True)
     table = table.replace_schema_metadata(
         {**(table.schema.metadata or {}), _METADATA_KEY: json.dumps(info).encode()}
     )
     folder, name = os.path.split(target)
     temporary = os.path.join(folder, f".{name}.{uuid.uuid4().hex}{_TEMP_SUFFIX}")
     try:
-        pq.write_table(table, temporary)
+        # no dictionary encoding: features are floats that rarely repeat, and
+        # trying it costs 5x the write itself for a wide table
+        pq.write_table(table, temporary, use_dictionary=False)
         os.replace(temporary, target)
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
     return {**info, "status": "written"}
+
+
+def _arrow_schema(empty):
+    """The Arrow schema (with pandas metadata) of a frame's columns and
+    index, made once per shape of output (it costs 0.1 s for 900 columns)."""
+    key = (
+        tuple(empty.columns),
+        tuple(map(str, empty.dtypes)),
+        empty.index.name,
+        str(empty.index.dtype),
+    )
+    if key not in _SCHEMAS:
+        import pyarrow as pa
+
+        _SCHEMAS.clear()  # one output shape at a time is enough
+        _SCHEMAS[key] = pa.Schema.from_pandas(empty, preserve_index=True)
+    return _SCHEMAS[key]
+
+
+_SCHEMAS = {}
+
+
+def _to_arrow(frame):
+    """``pyarrow.Table.from_pandas(frame, preserve_index=True)``, fast for a
+    wide frame of one numeric dtype: its columns become Arrow arrays without a
+    copy (from a column-major array), where from_pandas converts them one
+    pandas column at a time (20x slower for 900 columns)."""
+    import pyarrow as pa
+
+    dtypes = set(frame.dtypes)
+    if len(dtypes) != 1 or next(iter(dtypes)).kind not in "fiub":
+        return pa.Table.from_pandas(frame, preserve_index=True)
+    schema = _arrow_schema(frame.iloc[:0])
+    values = np.asfortranarray(frame.to_numpy())
+    arrays = [pa.array(values[:, i]) for i in range(values.shape[1])]
+    index = frame.index
+    if isinstance(index, pd.MultiIndex):
+        return pa.Table.from_pandas(frame, preserve_index=True)
+    arrays.append(pa.array(index.to_numpy()))
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def _output_columns(estimator, method, meta):
