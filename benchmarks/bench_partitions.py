@@ -120,9 +120,14 @@ def _peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _executing(dask_worker):
+    # running tasks, those whose client left included (they run to the end)
+    return len(dask_worker.state.executing)
+
+
 def _wait_until_idle(client, timeout=300):
     deadline = time.monotonic() + timeout
-    while any(client.processing().values()) and time.monotonic() < deadline:
+    while any(client.run(_executing).values()) and time.monotonic() < deadline:
         time.sleep(0.1)
 
 
