@@ -275,7 +275,7 @@ def run(
         n_workers=2,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",
         silence_logs=40,
     )
     client = distributed.Client(cluster)
@@ -361,9 +361,9 @@ def run(
         expected = fusion.transform(exact)
         bit_for_bit = bool(
             stored.to_numpy().dtype == expected.dtype
-            and np.array_equal(stored.to_numpy(), expected)
             and stored.to_numpy().tobytes() == expected.tobytes()
         )
+        max_abs_difference = float(np.max(np.abs(stored.to_numpy() - expected)))
 
         # a worker killed in the middle: completes, equals the uninterrupted run
         killed = tmp / "killed"
@@ -417,7 +417,7 @@ def run(
         out["partitions_exactness"] = {
             "baseline": "in-process FusionTransformer.transform",
             "candidate": f"transform_to_parquet, {rows_exact} rows",
-            "ratio": 0.0 if bit_for_bit else 1.0,
+            "ratio": max_abs_difference,  # and the bytes: bit_for_bit
             "target": 0.0,
             "bit_for_bit": bit_for_bit,
             "kill_worker_files": len(files),

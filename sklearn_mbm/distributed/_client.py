@@ -1,5 +1,6 @@
 """Which scheduler runs a computation: a Client in use, or one we start."""
 
+import importlib.util
 import os
 
 __all__ = ["current_client", "get_client"]
@@ -60,5 +61,12 @@ def get_client(address=None, *, n_workers=None, **cluster_kwargs):
     cluster_kwargs.setdefault("processes", True)
     cluster = LocalCluster(n_workers=n_workers or os.cpu_count() or 1, **cluster_kwargs)
     client = Client(cluster)
-    print(f"Dask dashboard: {client.dashboard_link}", flush=True)
+    if importlib.util.find_spec("bokeh") is None:
+        print(
+            "Dask dashboard: not served (it needs bokeh: "
+            "pip install 'sklearn-mbm[distributed]')",
+            flush=True,
+        )
+    else:
+        print(f"Dask dashboard: {client.dashboard_link}", flush=True)
     return client
