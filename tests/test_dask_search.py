@@ -281,19 +281,26 @@ def test_verbose_extraction_under_dask(dask_client, path_records, capfd):
 
 
 def _threads_chosen(extractor, cells):
-    """In a worker: the number of threads ``extractor.transform`` decides on."""
-    module = sys.modules[type(extractor).__module__]
-    real, chosen = module.thread_count, []
+    """In a worker: the number of threads ``extractor.transform`` decides on.
+
+    ``thread_count`` is spied on where the extractor's transform calls it:
+    its own module, or the shared base's batch loop.
+    """
+    names = (type(extractor).__module__, "sklearn_mbm._base_extractor")
+    modules = [sys.modules[n] for n in names if hasattr(sys.modules[n], "thread_count")]
+    real, chosen = modules[0].thread_count, []
 
     def spy(n_jobs=None):
         chosen.append(real(n_jobs))
         return chosen[-1]
 
-    module.thread_count = spy
+    for module in modules:
+        module.thread_count = spy
     try:
         extractor.transform(cells)
     finally:
-        module.thread_count = real
+        for module in modules:
+            module.thread_count = real
     return max(chosen)
 
 
