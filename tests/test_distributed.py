@@ -452,6 +452,22 @@ def test_parquet_predictions_and_bad_cells(dask_client, manifest, tmp_path):
     assert_array_equal(stored["predict"].to_numpy(), model.predict(X))
 
 
+def test_progress_bar_over_partitions(dask_client, tmp_path, capsys):
+    """dask's progress bar with the Client, a tqdm bar on the threaded
+    scheduler; both count the partitions."""
+    import dask
+
+    X = pd.DataFrame({"a": np.arange(40.0), "b": np.ones(40)})
+    scaler = StandardScaler().fit(X)
+    transform_to_parquet(scaler, _ddf(X, npartitions=4), tmp_path / "c")
+    assert "100% Completed" in "".join(capsys.readouterr())
+    with dask.config.set(scheduler="threads"):
+        report = transform_to_parquet(scaler, _ddf(X, npartitions=4), tmp_path / "t")
+    err = capsys.readouterr().err
+    assert "partitions: 100%" in err and "4/4" in err
+    assert report["status"].tolist() == ["written"] * 4
+
+
 class _SlowStep(TransformerMixin, BaseEstimator):
     """Sleeps per partition, so that a worker can be killed mid-run."""
 

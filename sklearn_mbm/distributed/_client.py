@@ -8,7 +8,13 @@ __all__ = ["current_client", "get_client"]
 
 def current_client():
     """The ``distributed.Client`` in use in this process, or None (then dask's
-    default scheduler runs: threads for a DataFrame)."""
+    default scheduler runs: threads for a DataFrame). A scheduler chosen with
+    ``dask.config.set(scheduler="threads")`` (or "processes", "sync") wins
+    over a Client, as it does for ``compute``."""
+    import dask
+
+    if dask.config.get("scheduler", None) not in (None, "dask.distributed"):
+        return None
     try:
         from distributed import default_client
     except ImportError:  # dask without distributed: the threaded scheduler
