@@ -26,7 +26,7 @@ import soundfile
 from numpy.testing import assert_array_equal
 from PIL import Image
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.linear_model import LogisticRegression, Ridge, SGDClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -228,6 +228,42 @@ def test_late_fusion_classifier(dask_client, manifest):
     wrapped = ParallelPostFit(model)
     assert_array_equal(wrapped.predict(_ddf(X)).compute(), model.predict(X))
     assert_array_equal(wrapped.predict_proba(_ddf(X)).compute(), model.predict_proba(X))
+
+
+def test_single_extractors_and_a_regressor(dask_client, manifest):
+    """A lone text extractor (sparse tf-idf: dense columns in the dask
+    DataFrame), a lone audio extractor (float32) and a regression Pipeline
+    (a float64 Series)."""
+    X, y = manifest
+    text = TextFeatureExtractor().fit(X["text"])
+    got = ParallelPostFit(text).transform(_ddf(X[["text"]]))
+    assert_array_equal(got.compute().to_numpy(), text.transform(X[["text"]]).toarray())
+    audio = AudioFeatureExtractor(sr=SR).fit(X["audio"])
+    got = ParallelPostFit(audio).transform(_ddf(X[["audio"]]))
+    assert set(got.dtypes) == {np.dtype(np.float32)}
+    assert_array_equal(got.compute().to_numpy(), audio.transform(X[["audio"]]))
+    model = Pipeline([("fusion", _fusion()), ("ridge", Ridge())]).fit(
+        X, y.astype(float)
+    )
+    predicted = ParallelPostFit(model).predict(_ddf(X))
+    assert predicted.dtype == np.float64
+    assert_array_equal(predicted.compute().to_numpy(), model.predict(X))
+
+
+def test_bad_cell_with_on_error_raise_stops_and_names_the_sample(
+    dask_client, manifest, fitted_fusion, tmp_path
+):
+    X, _ = manifest
+    bad = X.copy()
+    bad.loc[77, "audio"] = str(tmp_path / "gone.wav")
+    with pytest.raises(FileNotFoundError, match=r"sample 77 .*gone\.wav"):
+        transform_to_parquet(fitted_fusion, _ddf(bad), tmp_path / "f", progress=False)
+    # a rerun on the fixed manifest writes the partition that failed
+    report = transform_to_parquet(
+        fitted_fusion, _ddf(X), tmp_path / "f", progress=False
+    )
+    assert report.loc[77 // (N_ROWS // N_PARTITIONS), "status"] == "written"
+    assert_array_equal(_read(tmp_path / "f").to_numpy(), fitted_fusion.transform(X))
 
 
 class _CountUnpickles(TransformerMixin, BaseEstimator):
