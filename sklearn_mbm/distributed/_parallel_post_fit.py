@@ -227,7 +227,6 @@ class ParallelPostFit(MetaEstimatorMixin, BaseEstimator):
             meta=meta,
             align_dataframes=False,
             enforce_metadata=False,
-            token=f"{method}-{type(estimator).__name__.lower()}",
         )
 
     @available_if(_has("transform"))

@@ -12,6 +12,7 @@ rewrites one whose input or estimator changed.
 import json
 import logging
 import os
+import time
 import uuid
 import warnings
 from pathlib import Path
@@ -249,8 +250,9 @@ default="transform"
         write(part, shipped, i, target, run_key, method, meta, columns)
         for i, (part, target) in enumerate(zip(parts, targets))
     ]
+    started = time.time()
     records = compute_all(tasks, progress=progress, desc="partitions")
-    _remove_stale(folder, set(map(os.path.basename, targets)))
+    _remove_stale(folder, set(map(os.path.basename, targets)), started)
     report = pd.DataFrame.from_records(
         [
             {
@@ -276,11 +278,17 @@ default="transform"
     return report
 
 
-def _remove_stale(folder, keep):
-    """Files of another partition count, and temporaries of killed writes."""
+def _remove_stale(folder, keep, started):
+    """Files of another partition count, and temporaries of killed writes
+    (made before this run started: another run's may be in flight)."""
     for entry in folder.iterdir():
         name = entry.name
         stale_part = name.startswith("part.") and name.endswith(".parquet")
         temporary = name.startswith(".part.") and name.endswith(_TEMP_SUFFIX)
-        if (stale_part and name not in keep) or temporary:
-            entry.unlink(missing_ok=True)
+        try:
+            if (stale_part and name not in keep) or (
+                temporary and entry.stat().st_mtime < started
+            ):
+                entry.unlink()
+        except FileNotFoundError:  # gone meanwhile
+            pass
