@@ -15,7 +15,8 @@ Run::
     python benchmarks/run.py --json results.json
     python benchmarks/run.py --rst docs/_includes/benchmark_table.rst
 
-Benchmark names: import, memory, cache, audio, image, dask, embedders.
+Benchmark names: import, memory, cache, audio, image, dask, embedders,
+partitions.
 """
 
 import argparse
@@ -44,6 +45,7 @@ BENCHMARKS = {
     "image": "bench_image",
     "dask": "bench_dask",
     "embedders": "bench_embedders",
+    "partitions": "bench_partitions",
 }
 
 # Keyword arguments for run() of benchmarks whose run() has no ``quick``.

@@ -105,7 +105,7 @@ html_math_renderer = "mathsvg"
 # Every public name and where users import it from: the top-level names
 # (``sklearn_mbm.FusionTransformer``) and the public submodules' names
 # (``sklearn_mbm.inspection.modality_importance``).
-_PUBLIC_MODULES = ("inspection", "plotting", "exceptions")
+_PUBLIC_MODULES = ("inspection", "plotting", "exceptions", "distributed")
 _IMPORT_NAMES = dict.fromkeys(sklearn_mbm.__all__, "sklearn_mbm")
 for _module in _PUBLIC_MODULES:
     for _name in importlib.import_module(f"sklearn_mbm.{_module}").__all__:

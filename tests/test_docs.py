@@ -34,7 +34,7 @@ DOC_EXTENSIONS = ("sphinx", "numpydoc", "sphinx_gallery", "pydata_sphinx_theme")
 GENERATED = ("_build", "generated", "auto_examples", "sg_execution_times.rst")
 # Public submodules whose names are documented as sklearn_mbm.<module>.<name>
 # (the top-level names as sklearn_mbm.<name>); docs/conf.py lists the same.
-PUBLIC_MODULES = ("inspection", "plotting", "exceptions")
+PUBLIC_MODULES = ("inspection", "plotting", "exceptions", "distributed")
 
 
 @pytest.mark.skipif(

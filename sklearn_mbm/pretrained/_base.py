@@ -93,8 +93,8 @@ class _BaseEmbedder(_BaseExtractor):
         if current != self.preset_fingerprint_:
             raise ValueError(
                 f"the preset {os.fspath(self.preset)!r} changed since this "
-                f"{type(self).__name__} was fitted (its files' sizes or times "
-                "differ), so its embeddings would differ too; fit it again."
+                f"{type(self).__name__} was fitted (the content of its files "
+                "differs), so its embeddings would differ too; fit it again."
             )
 
     # The pickle holds no weights: a fitted embedder is its parameters plus a
