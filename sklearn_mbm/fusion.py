@@ -132,7 +132,8 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
     - ``method="concat"``: ``[w_1 * N_1(X_1), ..., w_k * N_k(X_k)]``;
     - ``method="weighted_sum"``: ``sum_m w_m * P_m(N_m(X_m))``, where ``P_m``
       is a PCA of block ``m`` to ``n_components`` dimensions learned in
-      ``fit`` — the seed's ``Y = a*X_image + b*X_text + c*X_audio``.
+      ``fit``: the weighted sum ``Y = a*X_image + b*X_text + c*X_audio``
+      whose modality weights are ``a, b, c``.
 
     Parameters
     ----------

@@ -693,7 +693,8 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseNeuralFusion):
     layers (ReLU, dropout) and a softmax head:
 
     - ``fusion="learned"``: ``sum_m w_m * p_m`` with ``w = softmax(a)``, one
-      trainable scalar ``a_m`` per modality (the seed's ``a, b, c``),
+      trainable scalar ``a_m`` per modality (the modality weights ``a, b, c``
+      of ``Y = a*X_image + b*X_text + c*X_audio``, learned),
       exposed after fit as :attr:`fusion_weights_`;
     - ``fusion="concat"``: ``[p_1, ..., p_k]``;
     - ``fusion="attention"``: ``sum_m g_m(x) * p_m``, a per-sample gate
