@@ -33,8 +33,10 @@ def _subsampled(load):
         bunch = load(as_frame=as_frame)
         keep = np.random.RandomState(0).permutation(len(bunch.target))[:N_RECORDS]
 
-        def rows(table):
-            return table.iloc[keep] if hasattr(table, "iloc") else table[keep]
+        def rows(table):  # a smaller data set, indexed 0 .. N_RECORDS - 1
+            if hasattr(table, "iloc"):
+                return table.iloc[keep].reset_index(drop=True)
+            return table[keep]
 
         for key in ("data", "target", "frame"):
             if bunch.get(key) is not None:
