@@ -807,3 +807,57 @@ def _expected_failed_regressor_checks(estimator):
 )
 def test_regressor_sklearn_compatible(estimator, check):
     run_sklearn_check(check, estimator)
+
+
+# --------------------------------------------------------------------------
+# issue 20: one modality spec for every family
+# --------------------------------------------------------------------------
+
+
+def test_drop_leaves_the_modality_out():
+    X, y = signal_noise(n=30)
+    specs = [*SIGNAL_NOISE, ("extra", "drop", [0])]
+    clf = tiny(specs).fit(X, y)
+    assert clf.transformers_[2][1] == "drop"
+    assert sorted(clf.fusion_weights_) == ["noise", "signal"]
+    assert clf.predict(X).shape == (30,)
+    reference = tiny().fit(X, y)  # the same network without the dropped one
+    assert_allclose(clf.predict_proba(X), reference.predict_proba(X), rtol=1e-5)
+    with pytest.raises(ValueError, match="every modality is 'drop'"):
+        tiny([("a", "drop", [0])]).fit(X, y)
+
+
+def test_predict_takes_one_row_with_a_modality_missing():
+    X, y = signal_noise(n=30)
+    clf = tiny(epochs=1).fit(X, y)
+    one = X[:1].copy()
+    one[0, 2:] = np.nan  # the noise block is missing in the only row
+    proba = clf.predict_proba(one)
+    assert proba.shape == (1, 3) and np.isfinite(proba).all()
+    rows = np.vstack([one, X[1:4]])
+    assert_allclose(clf.predict_proba(rows)[:1], proba, rtol=1e-5)
+
+
+def test_grid_search_traces_once_per_model_without_retracing_warnings(caplog):
+    # issue 22: a normal search must not print TensorFlow's "triggered
+    # tf.function retracing" warning (each model's inference function is
+    # traced once for its input signature)
+    import logging
+    import warnings
+
+    X, y = signal_noise(n=30)
+    search = GridSearchCV(
+        tiny(run_eagerly=False, epochs=1),
+        {"projection_units": [4, 8], "hidden_units": [(), (4,)]},
+        cv=2,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with caplog.at_level(logging.WARNING):
+            search.fit(X, y)
+            search.predict(X[:3])
+            search.predict(X)
+    messages = [r.getMessage() for r in caplog.records] + [
+        str(w.message) for w in caught
+    ]
+    assert not [m for m in messages if "retracing" in m], messages
