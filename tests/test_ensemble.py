@@ -571,7 +571,7 @@ def test_invalid_weights(weights, match):
         ([("a", LogisticRegression(), [0, 1, 0])], ValueError, r"columns \[0\] more"),
         ([("a", StandardScaler(), [0])], ValueError, "'a' must be a classifier"),
         ([("a", SVC(), [0])], ValueError, "'a' has no predict_proba"),
-        ([("a", "drop", [0])], ValueError, "every estimator is 'drop'"),
+        ([("a", "drop", [0])], ValueError, "every modality is 'drop'"),
         ([("a", LogisticRegression(), 1.5)], TypeError, "a column must be"),
     ],
 )
@@ -903,6 +903,7 @@ def test_huge_equal_weights_give_the_equal_weight_result():
         unit = iris_clf(method=method).fit(IRIS_X, IRIS_Y)
         assert_array_equal(huge.predict(IRIS_X), unit.predict(IRIS_X))
     huge = iris_clf(weights=[1e308, 1e308]).fit(IRIS_X, IRIS_Y)
+    unit = iris_clf().fit(IRIS_X, IRIS_Y)
     assert_allclose(huge.predict_proba(IRIS_X), unit.predict_proba(IRIS_X))
 
 

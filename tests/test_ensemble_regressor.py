@@ -298,7 +298,7 @@ def test_metadata_routing_through_grid_search():
         ([], "estimators is empty: give at least one modality"),
         ([("a", Ridge())], r"\(name, estimator, column\)"),
         ([("weights", Ridge(), BODY)], "clash with parameters"),
-        ([("a", "drop", BODY)], "every estimator is 'drop'"),
+        ([("a", "drop", BODY)], "every modality is 'drop'"),
     ],
 )
 def test_invalid_estimators(estimators, match):
