@@ -116,7 +116,7 @@ def _fit_modality(
 
 # The parameters and attributes the late-fusion estimators document alike,
 # put into their docstrings by ``_shared_docs``.
-_SHARED_PARAMETERS = """    n_jobs : int, default=None
+_SHARED_PARAMETERS = """n_jobs : int, default=None
         Number of modalities fitted in parallel. None means 1 unless in a
         :obj:`joblib.parallel_backend` context; -1 means all processors.
 
@@ -125,7 +125,7 @@ _SHARED_PARAMETERS = """    n_jobs : int, default=None
 
 """
 
-_SHARED_ATTRIBUTES = """    estimators_ : list of estimators
+_SHARED_ATTRIBUTES = """estimators_ : list of estimators
         The fitted estimators, in ``estimators`` order, without dropped ones.
 
     named_estimators_ : :class:`~sklearn.utils.Bunch`
@@ -149,7 +149,8 @@ _SHARED_ATTRIBUTES = """    estimators_ : list of estimators
 
 #: Puts the shared parameters and attributes into a late-fusion docstring.
 _shared_docs = substitute_docs(
-    shared_parameters=_SHARED_PARAMETERS, shared_attributes=_SHARED_ATTRIBUTES
+    shared_parameters=_SHARED_PARAMETERS.strip() + "\n",
+    shared_attributes=_SHARED_ATTRIBUTES.strip() + "\n",
 )
 
 
@@ -176,9 +177,11 @@ class _BaseLateFusion(ModalityComposition):
 
     # -- what subclasses define ------------------------------------------------
 
-    def _needed_method(self):
-        """The method each modality's estimator must have."""
-        return self._stacked_method
+    #: The ``method`` options: {name: rule} (see :mod:`sklearn_mbm._late_rules`).
+    _rules: dict = {}
+
+    def _rule(self):
+        return self._rules[self.method]
 
     def _check_target(self, y):
         """Check ``y`` (not None) and return it 1-D."""
@@ -219,7 +222,7 @@ class _BaseLateFusion(ModalityComposition):
         return self._check_target(y)
 
     def _check_modality_estimator(self, name, estimator):
-        needed = self._needed_method()
+        needed = self._rule().needed_method(self)
         right_kind = is_classifier if self._kind == "classifier" else is_regressor
         if not right_kind(estimator):
             raise ValueError(
@@ -310,7 +313,7 @@ class _BaseLateFusion(ModalityComposition):
         )
 
         splits = None
-        if self.method == "stacking":
+        if self._rule().stacks:
             cv = check_cv(self.cv, y, classifier=is_classifier(self))
             splits = list(cv.split(X, y))
 
@@ -342,7 +345,7 @@ class _BaseLateFusion(ModalityComposition):
             **{name: est for name, est, _ in self._fitted_specs(fitted)}
         )
 
-        if self.method == "stacking":
+        if self._rule().stacks:
             self._fill = self._stack_fill(y_fit)
             self._indicated = missing.any(axis=1)
             outputs = []
@@ -463,15 +466,17 @@ class _BaseLateFusion(ModalityComposition):
         return tags
 
     def _sk_visual_block_(self):
+        rule = self._rules.get(self.method)  # the repr may come before fit
+        stacks = rule is not None and rule.stacks
         names, estimators, columns = zip(*self.estimators)
         parallel = _VisualBlock(
             "parallel",
             estimators,
             names=names,
             name_details=[str(column) for column in columns],
-            dash_wrapped=self.method != "stacking",
+            dash_wrapped=not stacks,
         )
-        if self.method != "stacking":
+        if not stacks:
             return parallel
         final = self.final_estimator
         final = self._default_final_estimator() if final is None else final

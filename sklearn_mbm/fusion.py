@@ -184,7 +184,7 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
     _parameter_constraints = {
         **ModalityComposition._parameter_constraints,
         "transformers": [list],
-        "method": [StrOptions({"concat", "weighted_sum"})],
+        "method": [StrOptions(set(EARLY_FUSION))],
         "normalize": [StrOptions({"standard", "l2", "block"}), None],
         "n_components": [Interval(Integral, 1, None, closed="left"), None],
         "missing": [StrOptions({"raise", "zero", "mean"})],

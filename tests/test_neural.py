@@ -386,7 +386,7 @@ def test_fine_tune_image_backbone():
     assert clf.score(frame, y) > 0.9
     # batch normalisation runs in inference mode in fit too, so the network
     # computes the same function in training and prediction (dropout is 0)
-    batch = next(clf._batches(*clf._extract(frame, None, fit=False)))
+    batch = next(clf._batches(*clf._checked_inputs(frame)))
     assert_allclose(
         np.asarray(clf.model_(batch, training=True)),
         np.asarray(clf.model_(batch, training=False)),
@@ -861,3 +861,59 @@ def test_grid_search_traces_once_per_model_without_retracing_warnings(caplog):
         str(w.message) for w in caught
     ]
     assert not [m for m in messages if "retracing" in m], messages
+
+
+# --------------------------------------------------------------------------
+# the branch seam: one class plus one table entry
+# --------------------------------------------------------------------------
+
+
+def test_a_new_branch_is_one_class_and_one_table_entry(monkeypatch):
+    from sklearn_mbm.neural import _branches
+
+    class LengthBranch(_branches._Branch):
+        """The number of words of a text (a toy trainable-free branch)."""
+
+        def _lengths(self, X, fit):
+            cells, present = self._cells(X, "a 'length' branch", fit)
+            lengths = [len(c.split()) if ok else 0 for c, ok in zip(cells, present)]
+            return np.asarray(lengths, dtype=np.float32)[:, None], present
+
+        def fit_transform(self, X, y):
+            return self._lengths(X, fit=True)
+
+        def transform(self, X):
+            return self._lengths(X, fit=False)
+
+        def build(self, keras, tensor, index, train_inputs):
+            return keras.layers.Dense(2, name=f"modality_{index}_dense")(tensor)
+
+    monkeypatch.setitem(_branches.BRANCHES, "length", LengthBranch)
+    frame, labels = text_frame(n=30)
+    clf = tiny([("words", "length", "text"), ("x", "passthrough", ["x0"])])
+    clf.fit(frame, labels)
+    assert clf.transformers_[0][1] == "length"
+    assert clf.model_.get_layer("modality_0_dense").output.shape[-1] == 2
+    assert clf.predict(frame).shape == (30,)
+
+
+def test_extractors_offer_their_branch_explicitly():
+    from sklearn_mbm import AudioFeatureExtractor, ImageFeatureExtractor
+    from sklearn_mbm.neural._branches import ImageFineTuneBranch
+
+    assert ImageFeatureExtractor(backbone="pixels")._network_branch() is None
+    assert (
+        ImageFeatureExtractor(backbone="mobilenet_v2")._network_branch()
+        is ImageFineTuneBranch
+    )
+    assert AudioFeatureExtractor()._network_branch() is None
+    assert TextFeatureExtractor()._network_branch() is None
+
+
+def test_inference_is_traced_once_per_model():
+    X, y = signal_noise(n=30)
+    clf = tiny(run_eagerly=False, epochs=1).fit(X, y)
+    clf.predict(X[:1])
+    clf.predict(X)
+    clf.predict(np.vstack([X] * 10))  # batches of 256 and a remainder
+    assert clf._predict_fn.traced.experimental_get_tracing_count() == 1
