@@ -135,8 +135,11 @@ class ModalityBlocks:
 
     # -- public steps --------------------------------------------------------
 
-    def fit(self, X, y, projections=None):
-        """Fit every block on a checked table; return ``(ready, present)``.
+    def fit(self, selected, y, projections=None):
+        """Fit every block; return ``(ready, present)``.
+
+        ``selected`` holds each modality's ``(column, present)``, from the
+        owner's ``_select_all(X, ..., fit=True)``.
 
         ``projections`` is a callable ``(outputs) -> list`` of unfitted
         projections (or Nones) that a fusion rule asks for, given each
@@ -144,7 +147,7 @@ class ModalityBlocks:
         projected and filled to ``len(X)`` rows (weights not applied);
         ``present`` each block's present mask.
         """
-        outputs, present = self._extract_all(X, y, fit=True)
+        outputs, present = self._extract_all(selected, y, fit=True)
         for state, rows in zip(self.states, present):
             ModalityComposition._check_fittable(
                 state.modality, rows, "missing or failed"
@@ -162,18 +165,19 @@ class ModalityBlocks:
                 state.fill = mapped.mean(axis=0)
             else:
                 state.fill = np.zeros(mapped.shape[1])
-        return self._ready(outputs, present, X.shape[0]), present
+        return self._ready(outputs, present), present
 
-    def transform(self, X, missing=None):
-        """``(ready, present)`` of a checked predict-time table: any rows,
-        down to one, including rows where a modality is missing everywhere.
+    def transform(self, selected, missing=None):
+        """``(ready, present)`` of predict-time ``selected`` columns: any
+        rows, down to one, including rows where a modality is missing
+        everywhere.
 
         ``missing`` is the owner's current value (it may be set after fit);
         the fill values stay those of fit."""
         if missing is not None:
             self.missing = missing
-        outputs, present = self._extract_all(X, None, fit=False)
-        return self._ready(outputs, present, X.shape[0]), present
+        outputs, present = self._extract_all(selected, None, fit=False)
+        return self._ready(outputs, present), present
 
     # -- extraction ------------------------------------------------------------
 
@@ -221,18 +225,14 @@ class ModalityBlocks:
             print(f"[{self.owner}] {state.name}: {elapsed:.2f}s", flush=True)
         return fitted, fit_key, Xt
 
-    def _extract_all(self, X, y, fit):
-        """Select, check and extract every block; return (outputs, present)."""
+    def _extract_all(self, selected, y, fit):
+        """Extract every block on its present rows; return (outputs, present)."""
         memory = check_memory(self.memory)
-        columns, present = [], []
-        for state in self.states:
-            column, rows = ModalityComposition._select(
-                X, state.modality, self.missing, self.fills
-            )
-            if fit:
-                ModalityComposition._check_fittable(state.modality, rows)
-            present.append(rows)
-            columns.append(column if rows.all() else take_rows(column, rows))
+        present = [rows for _, rows in selected]
+        columns = [
+            column if rows.all() else take_rows(column, rows)
+            for column, rows in selected
+        ]
         y_rows = [
             None if y is None or rows.all() else take_rows(np.asarray(y), rows)
             for rows in present
@@ -265,27 +265,31 @@ class ModalityBlocks:
             if fit:
                 state.fitted, state.fit_key = fitted, fit_key
             Xt = _as_float_block(Xt, state.name, int(present[i].sum()))
-            Xt, present[i] = self._drop_failed_rows(state, Xt, present[i], X)
+            Xt, present[i] = self._drop_failed_rows(
+                state, Xt, present[i], selected[i][0]
+            )
             outputs.append(Xt)
         return outputs, present
 
-    def _drop_failed_rows(self, state, Xt, rows, X):
+    def _drop_failed_rows(self, state, Xt, rows, column):
         """Rows an extractor returned as all-NaN (``on_error="warn"``) are
-        missing cells; any other non-finite value is an error."""
+        missing cells; any other non-finite value is an error (``column``,
+        the whole column, names the row by its index label)."""
         finite = np.isfinite(Xt)
         failed = ~finite.any(axis=1) if Xt.shape[1] else np.zeros(len(Xt), bool)
         bad = ~finite.all(axis=1) & ~failed
         row_ids = np.flatnonzero(rows)
         if bad.any():
+            row = describe_row(column, int(row_ids[np.argmax(bad)]))
             raise ValueError(
                 f"The transformer of modality {state.name!r} returned NaN or "
-                f"infinite values for {describe_row(X, int(row_ids[np.argmax(bad)]))}."
+                f"infinite values for {row}."
             )
         if failed.any():
             if self.missing == "raise":
                 raise ValueError(
                     f"The transformer of modality {state.name!r} could not process "
-                    f"{describe_row(X, int(row_ids[np.argmax(failed)]))} (it "
+                    f"{describe_row(column, int(row_ids[np.argmax(failed)]))} (it "
                     "returned a row of NaN). Set missing="
                     + " or ".join(repr(fill) for fill in self.fills)
                     + " to treat such rows as missing."
@@ -307,10 +311,11 @@ class ModalityBlocks:
         Xn = state.normalizer.transform(Xt)
         return state.projection.transform(Xn) if state.projection is not None else Xn
 
-    def _ready(self, outputs, present, n_samples):
-        """Map and fill every block to ``n_samples`` rows (weights not applied)."""
+    def _ready(self, outputs, present):
+        """Map and fill every block to all rows (weights not applied)."""
         ready = []
         for state, Xt, rows in zip(self.states, outputs, present):
+            n_samples = len(rows)
             width = len(state.fill)
             full = np.empty((n_samples, width))
             if rows.any():

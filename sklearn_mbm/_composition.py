@@ -14,9 +14,10 @@ It owns the modality spec, as scikit-learn's
 ``_BaseHeterogeneousEnsemble._validate_estimators`` and
 ``ColumnTransformer._iter`` own theirs: :meth:`_validate_modalities` checks
 the specs once into :class:`Modality` records (name, estimator, column key),
-:meth:`_select` takes a modality's cells and present mask from ``X``, and
-:meth:`_check_fittable` is the rule that holds only at fit (a modality with
-no present row cannot be fitted). Every family (early, late, neural) asks
+:meth:`_select_all` takes each modality's cells and present mask from
+``X`` (the one place ``X`` is read), and :meth:`_check_fittable` is the
+rule that holds only at fit (a modality with no present row cannot be
+fitted). Every family (early, late, neural) asks
 them; none checks a spec itself. :func:`share_row_weights` is the one rule
 for the weights of the modalities present in a row.
 """
@@ -34,9 +35,9 @@ from sklearn_mbm._routing import (
     _is_frame,
     check_unique_names,
     present_rows,
-    resolve_column,
+    resolve_columns,
     rows_to_object_array,
-    select_column,
+    select_columns,
 )
 
 
@@ -317,7 +318,7 @@ class ModalityComposition(_BaseComposition):
         """
         param = self._modalities_param
         self._check_spec_names()
-        records = []
+        kept = []
         for name, estimator, column in getattr(self, param):
             if is_drop(estimator):
                 continue  # no column read, no output
@@ -327,15 +328,18 @@ class ModalityComposition(_BaseComposition):
                     f"class {estimator.__name__}; write {estimator.__name__}()."
                 )
             self._check_modality_estimator(name, estimator)
-            key, scalar = resolve_column(X, column, name=name)
+            kept.append((name, estimator, column))
+        if not kept:
+            raise ValueError(f"{param}: every modality is 'drop'; keep at least one.")
+        keys = resolve_columns(X, [(name, column) for name, _, column in kept])
+        records = []
+        for (name, estimator, column), (key, scalar) in zip(kept, keys):
             if not scalar and len(set(key)) != len(key):
                 repeated = sorted({k for k in key if key.count(k) > 1}, key=str)
                 raise ValueError(
                     f"Modality {name!r} selects columns {repeated!r} more than once."
                 )
             records.append(Modality(name, estimator, column, key, scalar))
-        if not records:
-            raise ValueError(f"{param}: every modality is 'drop'; keep at least one.")
         self._modalities = records
         return records
 
@@ -355,20 +359,30 @@ class ModalityComposition(_BaseComposition):
         """Check a predict-time table against the fitted layout."""
         return self._check_table(X, reset=False, columns=self._used_columns())
 
-    @staticmethod
-    def _select(X, modality, missing="zero", fills=("zero", "mean")):
-        """A modality's column (1-D cells or a 2-D block) and present mask.
+    def _select_all(self, X, missing="zero", fills=("zero", "mean"), fit=False):
+        """Each modality's column (1-D cells or a 2-D block) and present
+        mask, in ``_modalities`` order: the one place ``X`` is read.
 
         With ``missing="raise"`` a missing cell raises, naming the row, the
         column and the modality (and the ``fills`` that would accept it).
-        Any rows are accepted otherwise, down to one, including rows where
-        the modality is missing everywhere (see :meth:`_check_fittable`).
+        With ``fit``, the fit-time rule :meth:`_check_fittable` applies;
+        otherwise any rows are accepted, down to one, including rows where a
+        modality is missing everywhere.
         """
-        column = select_column(X, modality.key)
-        present = present_rows(
-            column, key=modality.key, name=modality.name, missing=missing, fills=fills
-        )
-        return column, present
+        columns = select_columns(X, [m.key for m in self._modalities])
+        selected = []
+        for modality, column in zip(self._modalities, columns):
+            present = present_rows(
+                column,
+                key=modality.key,
+                name=modality.name,
+                missing=missing,
+                fills=fills,
+            )
+            if fit:
+                self._check_fittable(modality, present)
+            selected.append((column, present))
+        return selected
 
     @staticmethod
     def _check_fittable(modality, present, what="missing (None or NaN)"):

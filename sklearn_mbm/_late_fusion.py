@@ -300,9 +300,7 @@ class _BaseLateFusion(ModalityComposition):
         active_names = [m.name for m in modalities]
         self.weights_ = self._check_weights(active_names)
 
-        data, present = zip(*(self._select(X, m) for m in modalities))
-        for modality, rows in zip(modalities, present):
-            self._check_fittable(modality, rows)
+        data, present = zip(*self._select_all(X, fit=True))
         missing = ~np.vstack(present)
         self._raise_if_no_modality(missing, active_names, stage="learn")
         params = route_fit_params(
@@ -379,8 +377,7 @@ class _BaseLateFusion(ModalityComposition):
         X = self._check_predict_input(X)
         n_samples = X.shape[0]
         outputs, missing = [], []
-        for modality, estimator in zip(self._modalities, self.estimators_):
-            data, rows = self._select(X, modality)
+        for (data, rows), estimator in zip(self._select_all(X), self.estimators_):
             row_missing = ~rows
             present = np.flatnonzero(rows)
             cells = data if len(present) == n_samples else take_rows(data, present)

@@ -239,7 +239,9 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
             verbose=self.verbose,
         )
         ready, present = blocks.fit(
-            X, y, projections=lambda outputs: rule.projections(self, outputs)
+            self._select_all(X, self.missing, fit=True),
+            y,
+            projections=lambda outputs: rule.projections(self, outputs),
         )
         self._blocks = blocks
         states = blocks.states
@@ -304,7 +306,8 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
         """
         check_is_fitted(self)
         X = self._check_predict_table(X)
-        ready, present = self._blocks.transform(X, self.missing)
+        selected = self._select_all(X, self.missing)
+        ready, present = self._blocks.transform(selected, self.missing)
         return EARLY_FUSION[self.method].combine(self, ready, present)
 
     @property

@@ -874,16 +874,13 @@ def test_a_new_branch_is_one_class_and_one_table_entry(monkeypatch):
     class LengthBranch(_branches._Branch):
         """The number of words of a text (a toy trainable-free branch)."""
 
-        def _lengths(self, X, fit):
-            cells, present = self._cells(X, "a 'length' branch", fit)
+        def transform(self, column, present):
+            cells = self._cells(column, "a 'length' branch")
             lengths = [len(c.split()) if ok else 0 for c, ok in zip(cells, present)]
             return np.asarray(lengths, dtype=np.float32)[:, None], present
 
-        def fit_transform(self, X, y):
-            return self._lengths(X, fit=True)
-
-        def transform(self, X):
-            return self._lengths(X, fit=False)
+        def fit_transform(self, column, present, y):
+            return self.transform(column, present)
 
         def build(self, keras, tensor, index, train_inputs):
             return keras.layers.Dense(2, name=f"modality_{index}_dense")(tensor)

@@ -124,9 +124,8 @@ class _BaseNeuralFusion(ModalityComposition):
                 f"{sorted(BRANCHES)}; got {estimator!r}."
             )
 
-    def _make_branches(self, X):
-        """Validate the specs and give every modality its branch."""
-        modalities = self._validate_modalities(X)
+    def _make_branches(self, modalities):
+        """Give every modality its branch."""
         branches = [
             branch_class(m.estimator, self.fine_tune)(m, self) for m in modalities
         ]
@@ -142,18 +141,34 @@ class _BaseNeuralFusion(ModalityComposition):
             )
         return branches
 
+    #: The values of ``missing`` that fill a missing cell, for the error
+    #: that ``missing="raise"`` gives.
+    _missing_fills = ("zero",)
+
     def _fit_branches(self, X, y):
         """Fit every branch on a checked table; return the model inputs and
         the presence (n, k) float32; set ``transformers_``."""
-        self._branches = self._make_branches(X)
-        inputs, masks = zip(*(b.fit_transform(X, y) for b in self._branches))
+        self._branches = self._make_branches(self._validate_modalities(X))
+        selected = self._select_all(X, self.missing, self._missing_fills, fit=True)
+        inputs, masks = zip(
+            *(
+                branch.fit_transform(column, present, y)
+                for branch, (column, present) in zip(self._branches, selected)
+            )
+        )
         self.transformers_ = self._fitted_specs(
             {b.modality.name: b.fitted_estimator for b in self._branches}
         )
         return list(inputs), np.column_stack(masks).astype(np.float32)
 
     def _transform_branches(self, X):
-        inputs, masks = zip(*(b.transform(X) for b in self._branches))
+        selected = self._select_all(X, self.missing, self._missing_fills)
+        inputs, masks = zip(
+            *(
+                branch.transform(column, present)
+                for branch, (column, present) in zip(self._branches, selected)
+            )
+        )
         return list(inputs), np.column_stack(masks).astype(np.float32)
 
     # -- training -----------------------------------------------------------------

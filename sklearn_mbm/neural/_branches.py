@@ -18,15 +18,19 @@ modality's projection. A branch class is chosen per modality, once per fit:
 
 A subclass of :class:`_Branch` writes:
 
-``fit_transform(X, y)`` and ``transform(X)``
-    Host-side preparation. ``X`` is the checked table; the branch selects
-    its cells and present mask with ``self.owner._select(X, self.modality,
-    ...)`` and returns ``(inputs, present)``: an array with one entry per
-    row (any dtype Keras takes; a placeholder where the cell is missing)
-    and a boolean mask. ``fit_transform`` fits what the branch needs (an
-    extractor, on the present rows) and applies the fit-time rule
-    ``self.owner._check_fittable``; ``transform`` takes any rows, down to
-    one, including rows where the modality is missing everywhere.
+``fit_transform(column, present, y)`` and ``transform(column, present)``
+    Host-side preparation from the modality's cells and presence.
+    ``column`` is what the modality selects from ``X`` (1-D cells for a
+    scalar column key, a 2-D block for a list; ``self.modality.scalar``
+    says which) and ``present`` its boolean present mask, both from the
+    estimator's ``_select_all`` (which has applied ``missing`` and, at fit,
+    the rule that a modality needs present rows). Return ``(inputs,
+    present)``: an array with one entry per row (any dtype Keras takes; a
+    placeholder where the cell is missing) and the mask (the branch may
+    clear entries, e.g. for cells its extractor failed on).
+    ``fit_transform`` fits what the branch needs (an extractor, on the
+    present rows); ``transform`` takes any rows, down to one, including
+    rows where the modality is missing everywhere.
 ``input_spec(inputs)``
     ``{"shape": per-row shape, "dtype": Keras dtype}`` of the Keras input.
 ``build(keras, tensor, index, train_inputs)``
@@ -57,10 +61,6 @@ from sklearn_mbm._blocks import ModalityBlocks
 from sklearn_mbm._compat import Interval
 from sklearn_mbm._io import cell_error_message
 
-#: The values of ``missing`` that fill a missing cell, for the error that
-#: ``missing="raise"`` gives.
-MISSING_FILLS = ("zero",)
-
 
 class _Branch:
     """One modality's way into the network (see the module docstring).
@@ -70,7 +70,7 @@ class _Branch:
     modality : Modality
         The validated spec.
     owner : _BaseNeuralFusion
-        The estimator: its parameters, ``_select`` and ``_check_fittable``.
+        The estimator, for its parameters (``missing``, ``rnn_*``, ...).
     """
 
     #: Estimator parameters the branch reads: {name: constraints}.
@@ -81,10 +81,10 @@ class _Branch:
         self.owner = owner
         self.fitted_estimator = modality.estimator
 
-    def fit_transform(self, X, y):
+    def fit_transform(self, column, present, y):
         raise NotImplementedError
 
-    def transform(self, X):
+    def transform(self, column, present):
         raise NotImplementedError
 
     def input_spec(self, inputs):
@@ -95,21 +95,15 @@ class _Branch:
 
     # -- helpers for subclasses ---------------------------------------------------
 
-    def _cells(self, X, what, fit):
-        """One column of raw cells (1-D array) and its present mask."""
+    def _cells(self, column, what):
+        """The modality's cells as a 1-D array; it must select one column."""
         modality = self.modality
         if not modality.scalar:
             raise ValueError(
                 f"Modality {modality.name!r} is {what} and needs a single column "
                 f"of cells, got the block {modality.key!r}."
             )
-        column, present = self.owner._select(
-            X, modality, self.owner.missing, MISSING_FILLS
-        )
-        if fit:
-            self.owner._check_fittable(modality, present)
-        cells = column.to_numpy() if hasattr(column, "to_numpy") else column
-        return np.asarray(cells), present
+        return np.asarray(column.to_numpy() if hasattr(column, "to_numpy") else column)
 
 
 class FrozenBranch(_Branch):
@@ -121,18 +115,20 @@ class FrozenBranch(_Branch):
             [self.modality],
             normalize=self.owner.normalize,
             missing=self.owner.missing,
-            fills=MISSING_FILLS,
+            fills=self.owner._missing_fills,
             owner=type(self.owner).__name__,
         )
 
-    def fit_transform(self, X, y):
+    def fit_transform(self, column, present, y):
         self.blocks = self._blocks()
-        (ready,), (present,) = self.blocks.fit(X, y)
+        (ready,), (present,) = self.blocks.fit([(column, present)], y)
         self.fitted_estimator = self.blocks.states[0].fitted
         return ready.astype(np.float32), present
 
-    def transform(self, X):
-        (ready,), (present,) = self.blocks.transform(X, self.owner.missing)
+    def transform(self, column, present):
+        (ready,), (present,) = self.blocks.transform(
+            [(column, present)], self.owner.missing
+        )
         return ready.astype(np.float32), present
 
 
@@ -147,8 +143,8 @@ class RnnBranch(_Branch):
         "rnn_units": [Interval(Integral, 1, None, closed="left")],
     }
 
-    def _texts(self, X, fit):
-        cells, present = self._cells(X, "an 'rnn' text branch", fit)
+    def _texts(self, column, present):
+        cells = self._cells(column, "an 'rnn' text branch")
         texts = []
         for i, (cell, here) in enumerate(zip(cells, present)):
             if not here:
@@ -163,11 +159,11 @@ class RnnBranch(_Branch):
                 )
         return np.asarray(texts, dtype=str), present
 
-    def fit_transform(self, X, y):
-        return self._texts(X, fit=True)
+    def fit_transform(self, column, present, y):
+        return self._texts(column, present)
 
-    def transform(self, X):
-        return self._texts(X, fit=False)
+    def transform(self, column, present):
+        return self._texts(column, present)
 
     def input_spec(self, inputs):
         return {"shape": (), "dtype": "string"}
@@ -213,13 +209,13 @@ class ImageFineTuneBranch(_Branch):
     network (zeros where the cell is missing) and all held in memory.
     """
 
-    def fit_transform(self, X, y):
-        cells, present = self._cells(X, "a fine-tuned image branch", fit=True)
+    def fit_transform(self, column, present, y):
+        cells = self._cells(column, "a fine-tuned image branch")
         self.fitted_estimator = clone(self.modality.estimator).fit(cells[present])
         return self._images(cells, present), present
 
-    def transform(self, X):
-        cells, present = self._cells(X, "a fine-tuned image branch", fit=False)
+    def transform(self, column, present):
+        cells = self._cells(column, "a fine-tuned image branch")
         return self._images(cells, present), present
 
     def _images(self, cells, present):

@@ -4,10 +4,12 @@ docstrings by :func:`~sklearn_mbm._docstrings.substitute_docs`."""
 from sklearn_mbm._docstrings import substitute_docs
 
 _NETWORK_PARAMETERS = """\
-    transformers : list of (str, transformer, "passthrough" or "rnn", column)
+    transformers : list of (str, transformer or "passthrough", "drop", "rnn", column)
         ``column`` is a column name or integer index, a list of them (a 2-D
         block), or a callable returning those; ``"rnn"`` needs a single
         column of str. Names must be unique and must not contain ``"__"``.
+        ``"drop"`` leaves the modality out of the network (it has no input
+        and no fusion weight), as in :class:`~sklearn_mbm.FusionTransformer`.
 
     fusion : {"learned", "concat", "attention"}, default="learned"
         How the modality projections are fused (see above).
