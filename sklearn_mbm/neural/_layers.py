@@ -6,13 +6,9 @@ defined inside :func:`fusion_layers`, which imports Keras on first call and
 caches the classes (registering them for ``.keras`` serialisation exactly
 once, under the package name ``"sklearn_mbm"``).
 
-The model takes one input per modality (a float block, or a string column
-for a trainable ``"rnn"`` text branch) plus a ``(n_samples, n_modalities)``
-float mask that is 1 where the modality is present. Each modality is
-projected to a common width; the fusion layer mixes the projections while
-ignoring absent modalities (a masked softmax renormalises the weights of the
-present ones per sample); hidden layers and a head follow (softmax for
-classification, linear for regression).
+Every fusion layer is called ``fusion(projections, present)`` (the
+modalities' projections and their presence mask, see
+:mod:`sklearn_mbm.neural._model`) and ignores absent modalities.
 """
 
 import functools
@@ -20,11 +16,6 @@ import functools
 import numpy as np
 
 from sklearn_mbm._keras import import_keras
-
-#: Name of the model input that carries the presence mask. Modality names
-#: cannot contain ``"__"`` (see ``_routing.check_unique_names``), so it
-#: cannot clash with a modality.
-PRESENT_INPUT = "present__mask"
 
 
 @functools.cache
@@ -45,8 +36,20 @@ def fusion_layers():
         total = ops.sum(weights, axis=-1, keepdims=True)
         return weights / ops.maximum(total, 1e-12)
 
+    class _WeightedFusion(keras.layers.Layer):
+        """``sum_m w_m * p_m`` with the weights of ``modality_weights``
+        (what the learned and attention fusions share)."""
+
+        def call(self, projections, present):
+            stacked = ops.stack(projections, axis=1)
+            weights = self.modality_weights(projections, present)
+            return ops.sum(stacked * ops.expand_dims(weights, -1), axis=1)
+
+        def compute_output_shape(self, projections_shape, present_shape):
+            return projections_shape[0]
+
     @keras.saving.register_keras_serializable(package="sklearn_mbm")
-    class LearnedWeightFusion(keras.layers.Layer):
+    class LearnedWeightFusion(_WeightedFusion):
         """Weighted sum of projections with trainable softmax-normalised weights.
 
         ``fused = sum_m w_m * p_m`` with ``w = softmax(logits)`` restricted to
@@ -68,16 +71,8 @@ def fusion_layers():
             scores = ops.broadcast_to(self.logits, ops.shape(present))
             return masked_softmax(scores, present)
 
-        def call(self, projections, present):
-            stacked = ops.stack(projections, axis=1)
-            weights = self.modality_weights(projections, present)
-            return ops.sum(stacked * ops.expand_dims(weights, -1), axis=1)
-
-        def compute_output_shape(self, projections_shape, present_shape):
-            return projections_shape[0]
-
     @keras.saving.register_keras_serializable(package="sklearn_mbm")
-    class AttentionFusion(keras.layers.Layer):
+    class AttentionFusion(_WeightedFusion):
         """Per-sample attention gate over modalities.
 
         A small shared scorer ``v . tanh(W p_m + b)`` rates each projection;
@@ -103,14 +98,6 @@ def fusion_layers():
             stacked = ops.stack(projections, axis=1)
             scores = ops.squeeze(self.score_out(self.score_hidden(stacked)), -1)
             return masked_softmax(scores, present)
-
-        def call(self, projections, present):
-            stacked = ops.stack(projections, axis=1)
-            weights = self.modality_weights(projections, present)
-            return ops.sum(stacked * ops.expand_dims(weights, -1), axis=1)
-
-        def compute_output_shape(self, projections_shape, present_shape):
-            return projections_shape[0]
 
         def get_config(self):
             return {**super().get_config(), "units": self.units}
