@@ -18,9 +18,9 @@ from sklearn.base import clone
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_array, check_memory
 
-from sklearn_mbm import _row_cache as row_cache
-from sklearn_mbm._cache import callables_token, fingerprint
-from sklearn_mbm._cache_layer import cached_call
+from sklearn_mbm._caching import _row_cache as row_cache
+from sklearn_mbm._caching._cache import callables_token, fingerprint
+from sklearn_mbm._caching._cache_layer import cached_call
 from sklearn_mbm._composition import ModalityComposition, default_output
 from sklearn_mbm._normalize import make_normalizer
 from sklearn_mbm._routing import describe_row, take_rows
