@@ -424,4 +424,6 @@ class AudioFeatureExtractor(_BaseExtractor):
         # a 1-D column of cells (paths are strings)
         tags.input_tags.one_d_array = True
         tags.input_tags.string = True
+        # the features are float32 (the schema sklearn_mbm.distributed gives)
+        tags.transformer_tags.preserves_dtype = ["float32"]
         return tags

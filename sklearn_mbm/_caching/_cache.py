@@ -18,6 +18,7 @@ key.
 import functools
 import hashlib
 import inspect
+import io
 import marshal
 import operator
 import types
@@ -337,6 +338,31 @@ class _CodeHasher(NumpyHasher):
         self.save(("function", func.__qualname__, digest.hexdigest()))
 
     dispatch[types.FunctionType] = _save_function
+
+    def _save_bytes(self, data):
+        # A pickled Keras model is a .keras zip (sklearn_mbm._keras.keras_state)
+        # whose metadata.json holds the time it was saved and whose weights
+        # entry the zip dates: hash its other entries' contents, so that the
+        # token of a fitted Keras estimator does not change by the second.
+        if data[:4] == b"PK\x03\x04":
+            import zipfile
+
+            try:
+                with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                    names = sorted(archive.namelist())
+                    if "metadata.json" in names and "config.json" in names:
+                        digest = hashlib.sha1()
+                        for name in names:
+                            if name != "metadata.json":
+                                digest.update(name.encode() + b"\0")
+                                digest.update(archive.read(name))
+                        self.save(("keras-archive", digest.hexdigest()))
+                        return
+            except zipfile.BadZipFile:
+                pass
+        NumpyHasher.save_bytes(self, data)
+
+    dispatch[bytes] = _save_bytes
 
 
 def estimator_token(estimator):

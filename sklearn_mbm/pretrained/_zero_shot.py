@@ -4,7 +4,7 @@ import numbers
 import os
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_consistent_length,
@@ -12,7 +12,7 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
-from sklearn_mbm._compat import Interval, StrOptions
+from sklearn_mbm._compat import Interval, StrOptions, _fit_context
 from sklearn_mbm.pretrained._image import ImageEmbedder
 from sklearn_mbm.pretrained._text import TextEmbedder
 
