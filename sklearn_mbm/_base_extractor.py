@@ -32,6 +32,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_mbm._compat import StrOptions, _fit_context
+from sklearn_mbm._docstrings import substitute_docs
 from sklearn_mbm._io import (
     ON_ERROR_OPTIONS,
     as_cells,
@@ -75,16 +76,7 @@ def substitute(*names):
     rest of the docstring keeps its braces (``{"raise", "warn"}``) as written.
     """
 
-    def decorate(cls):
-        if cls.__doc__:  # None under python -OO
-            for name in names:
-                placeholder = "{" + name + "}"
-                if placeholder not in cls.__doc__:
-                    raise ValueError(f"{cls.__name__}'s docstring has no {placeholder}")
-                cls.__doc__ = cls.__doc__.replace(placeholder, _SHARED_DOCS[name])
-        return cls
-
-    return decorate
+    return substitute_docs(**{name: _SHARED_DOCS[name] for name in names})
 
 
 def try_load(load, *args):
@@ -280,6 +272,17 @@ class _BaseExtractor(TransformerMixin, BaseEstimator):
         (:mod:`sklearn_mbm._row_cache`); say True only where a test proves it.
         """
         return False
+
+    def _network_branch(self):
+        """The trainable branch this extractor offers the neural fusion
+        estimators, or None (the default: its output is a frozen block).
+
+        An extractor that can be trained end to end returns a
+        ``sklearn_mbm.neural._branches._Branch`` subclass (see its
+        docstring); ImageFeatureExtractor with a Keras backbone returns its
+        fine-tuning branch.
+        """
+        return None
 
     def _feature_names(self):
         """The fitted extractor's output names, a list or array of str.

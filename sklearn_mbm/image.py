@@ -406,6 +406,15 @@ class ImageFeatureExtractor(_BaseExtractor):
         prefix = "pixel" if self.backbone_name_ == PIXELS else self.backbone_name_
         return numbered_names(f"{prefix}_", self.n_features_out_)
 
+    def _network_branch(self):
+        """The neural fusion estimators' fine-tuning branch (a trainable copy
+        of the Keras backbone), or None for ``"pixels"``."""
+        if self._uses_pixels():
+            return None
+        from sklearn_mbm.neural._branches import ImageFineTuneBranch
+
+        return ImageFineTuneBranch
+
     def _uses_pixels(self):
         """Whether ``backbone`` is ``"pixels"`` (no network)."""
         return isinstance(self.backbone, str) and self.backbone == PIXELS
