@@ -92,6 +92,10 @@ def test_docs_build_without_warnings(tmp_path):
     check_api_pages(out)
     check_no_internals(out)
     check_local_links(out)
+    # math is drawn at build time: no MathJax to fetch, no raw TeX shown
+    missing = (out / "user_guide" / "missing.html").read_text(encoding="utf-8")
+    assert 'class="math-block"' in missing and "\\[" not in missing
+    assert not [p for p in out.glob("**/*.html") if "mathjax" in p.read_text("utf-8")]
 
 
 def public_objects():
