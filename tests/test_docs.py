@@ -385,3 +385,51 @@ def test_page_snippets_run(page, tmp_path):
         f"{page.relative_to(REPO)}: a snippet failed:\n"
         f"{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
     )
+
+
+# README sections whose Python runs here; the others (a cluster workflow) are
+# checked as valid Python whose imports work, as IMPORTS_ONLY pages.
+README_RUNS = ("A short tour",)
+
+
+def readme_script():
+    """The README's Python blocks as one script (see README_RUNS)."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    parts, section = [], None
+    for chunk in re.split(r"^(## .*|```python\n[\s\S]*?^```)$", text, flags=re.M):
+        if chunk.startswith("## "):
+            section = chunk[3:].strip()
+        elif chunk.startswith("```python"):
+            code = chunk[len("```python\n") : -len("```")]
+            if section not in README_RUNS:
+                tree = ast.parse(code)
+                imports = (ast.Import, ast.ImportFrom)
+                code = "\n".join(
+                    ast.unparse(n) for n in ast.walk(tree) if isinstance(n, imports)
+                )
+            parts.append(f"# README.md, {section}\n{code}")
+    return "\n\n".join(parts) + "\n"
+
+
+def test_readme_snippets_run(tmp_path):
+    script = tmp_path / "readme_snippets.py"
+    script.write_text(readme_script(), encoding="utf-8")
+    assert "A short tour" in script.read_text(encoding="utf-8")
+    env = dict(os.environ)
+    env.update(
+        MPLBACKEND="Agg",
+        OMP_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1",
+        PYTHONPATH=os.pathsep.join(
+            [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
+        ),
+    )
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "tests" / "_run_example.py"), str(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, f"README.md: a snippet failed:\n{proc.stderr[-5000:]}"
