@@ -31,7 +31,7 @@ from sklearn.utils.validation import check_array, validate_data
 
 from sklearn_mbm._compat import _BaseComposition
 from sklearn_mbm._io import is_polars
-from sklearn_mbm._routing import (
+from sklearn_mbm.fusion._routing import (
     _is_frame,
     check_unique_names,
     present_rows,
