@@ -39,7 +39,11 @@ from sklearn_mbm.ensemble._fit_params import (
     rows_of,
     weight_params,
 )
-from sklearn_mbm.fusion._composition import ModalityComposition, share_row_weights
+from sklearn_mbm.fusion._composition import (
+    ModalityComposition,
+    check_no_overflow,
+    share_row_weights,
+)
 from sklearn_mbm.fusion._routing import take_rows
 
 
@@ -427,7 +431,14 @@ class _BaseLateFusion(ModalityComposition):
             if indicated:
                 block = np.hstack([block, row_missing[:, None].astype(float)])
             blocks.append(self.weights_[name] * block)
-        return np.hstack(blocks)
+        meta = np.hstack(blocks)
+        # The final estimator squares its inputs (norms, variances, the
+        # gradient of a linear model): refuse weights whose squares overflow
+        # rather than let it fit nothing with a convergence warning.
+        with np.errstate(over="ignore"):
+            squares = np.einsum("ij,ij->i", meta, meta)
+        check_no_overflow(squares, type(self).__name__, self.weights_)
+        return meta
 
     def _stacked(self, X):
         outputs, missing = self._modality_outputs(X, self._stacked_method)

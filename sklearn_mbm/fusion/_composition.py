@@ -120,9 +120,8 @@ def check_no_overflow(values, owner, weights):
     if not np.isfinite(values).all():
         raise ValueError(
             f"{owner}: the weighted features overflow float64 with weights "
-            f"{weights!r}; only the weights' ratios and a moderate scale "
-            "matter, so divide them all by a common factor (e.g. their "
-            "largest)."
+            f"{weights!r}; scale them down by a common factor (e.g. divide "
+            "them all by their largest)."
         )
     return values
 
