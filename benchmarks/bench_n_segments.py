@@ -1,7 +1,7 @@
 """Benchmark: ``AudioFeatureExtractor(n_segments=k)`` on unseen speakers.
 
 The split of :mod:`bench_av_digits` (speakers ``george`` and ``lucas`` held
-out, the other four for training, 2,400 / 600 records). For each ``k``, with
+out, the other four for training, 2,000 / 1,000 records). For each ``k``, with
 ``AudioFeatureExtractor(sr=8000, n_segments=k)``, fitted on the training
 speakers and scored (accuracy) on the held-out ones:
 
