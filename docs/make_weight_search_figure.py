@@ -93,7 +93,11 @@ def main(argv=None):
     )
     model = Pipeline([("fusion", fusion), ("clf", RidgeClassifier())])
 
-    grids = [fusion_weight_grid(NAMES, values=values) for values in GRID_VALUES]
+    # draws sum to 1: compare with grids of one point per direction
+    grids = [
+        fusion_weight_grid(NAMES, values=values, unique_up_to_scale=True)
+        for values in GRID_VALUES
+    ]
     distribution = fusion_weight_distribution(NAMES)
     draws = [distribution.rvs(size=N_DRAWS, random_state=seed) for seed in SEEDS]
     candidates = {}

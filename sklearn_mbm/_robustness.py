@@ -34,25 +34,6 @@ PERTURBATIONS = {
 _DEFAULT_AUDIO_SR = 16000
 
 
-def _spec_estimators(estimator):
-    """The ``(name, est, column)`` specs of ``estimator``'s fusion step, or None.
-
-    Walks as :func:`~sklearn_mbm.inspection.modality_importance` does: the
-    estimator, a search's ``best_estimator_``, a Pipeline's steps.
-    """
-    from sklearn_mbm.inspection import _specs_of
-
-    specs = _specs_of(estimator)
-    if specs is None and hasattr(estimator, "best_estimator_"):
-        return _spec_estimators(estimator.best_estimator_)
-    if specs is None and hasattr(estimator, "steps"):
-        for _, step in estimator.steps:
-            specs = _specs_of(step)
-            if specs is not None:
-                break
-    return specs
-
-
 def _first_step(estimator):
     """The extractor at the head of nested Pipelines."""
     while hasattr(estimator, "steps"):
@@ -214,7 +195,10 @@ def modality_robustness(
         Modality name -> its column (name or index; a list for a block of
         numeric columns, which is only removed). None takes the specs of
         the estimator's ``transformers`` or ``estimators`` parameter, as
-        :func:`~sklearn_mbm.inspection.modality_importance` does.
+        :func:`~sklearn_mbm.inspection.modality_importance` does; a
+        ``"drop"`` modality is left out. Modalities that read a common
+        column (word and character n-grams of one text) are removed and
+        corrupted together, as one entry named ``"word+char"``.
     kinds : dict of str to {"image", "audio", "text"} or None, default=None
         What each modality holds, which decides how it is corrupted. Missing
         entries are found from the modality's extractor (the package's image,
@@ -299,7 +283,11 @@ def modality_robustness(
     """
     import pandas as pd
 
-    from sklearn_mbm.inspection import _column_positions, _find_modalities
+    from sklearn_mbm.inspection import (
+        _column_positions,
+        _find_composition,
+        _shared_groups,
+    )
 
     check_is_fitted(estimator)
     if is_polars(X):
@@ -313,38 +301,55 @@ def modality_robustness(
             )
     levels = _check_levels(levels)
 
-    specs = _spec_estimators(estimator)
+    _, specs = _find_composition(estimator)
+    # a "drop" modality is not used by the model: nothing to remove
+    extractors = {
+        name: est
+        for name, est, _ in specs or ()
+        if not (isinstance(est, str) and est == "drop")
+    }
     if modalities is None:
-        modalities = _find_modalities(estimator)
-        if modalities is None:
+        if specs is None:
             raise ValueError(
                 f"Cannot find the modality columns of {type(estimator).__name__}; "
                 "pass modalities={name: column}."
             )
+        modalities = {name: col for name, _, col in specs if name in extractors}
     elif not isinstance(modalities, dict) or not modalities:
         raise ValueError(
             "modalities must be a non-empty dict {name: column} or None; got "
             f"{modalities!r}."
         )
-    positions = _column_positions(X, modalities)
-    extractors = {name: est for name, est, _ in specs or ()}
     kinds = dict(kinds or {})
-    unknown = set(kinds) - set(positions)
+    unknown = set(kinds) - set(modalities)
     if unknown:
         raise ValueError(
             f"kinds names {sorted(unknown)}, which are not modalities "
-            f"{list(positions)}."
+            f"{list(modalities)}."
         )
-    for name in positions:
+    for name in modalities:
         if name not in kinds:
             kinds[name] = _kind_of(extractors.get(name))
         elif kinds[name] is not None and kinds[name] not in KINDS:
             raise ValueError(
                 f"kinds[{name!r}] must be one of {KINDS} or None; got {kinds[name]!r}."
             )
-        if kinds[name] is not None and len(positions[name]) != 1:
+    positions = _column_positions(X, modalities)
+    # Modalities that read a common column (word and character n-grams of
+    # one text) break together: one entry "a+b", corrupted as their common
+    # kind, if they have one.
+    grouped = {}
+    for names in _shared_groups(positions):
+        group = "+".join(names)
+        grouped[group] = np.unique(np.concatenate([positions[n] for n in names]))
+        group_kinds = {kinds[n] for n in names}
+        kinds[group] = group_kinds.pop() if len(group_kinds) == 1 else None
+        extractors.setdefault(group, extractors.get(names[0]))
+    positions = grouped
+    for name, cols in positions.items():
+        if kinds[name] is not None and len(cols) != 1:
             raise ValueError(
-                f"Modality {name!r} is a block of {len(positions[name])} "
+                f"Modality {name!r} is a block of {len(cols)} "
                 f"columns; only a column of cells can be corrupted as "
                 f"{kinds[name]!r}. Give it kinds[{name!r}]=None."
             )

@@ -28,13 +28,18 @@ def _check_names(names):
     return names
 
 
-def fusion_weight_grid(names, values=(0.0, 0.5, 1.0), simplex=False):
+def fusion_weight_grid(
+    names, values=(0.0, 0.5, 1.0), simplex=False, unique_up_to_scale=False
+):
     """Weight dicts to search over, for ``param_grid={"fusion__weights": ...}``.
 
     Every combination of ``values`` over ``names``, without the all-zero
-    point and without duplicates up to scale ((0.5, 0.5) is (1, 1): with
-    per-block normalisation only the ratios between weights matter to the
-    fused geometry).
+    point. Points that differ only in scale, such as (0.5, 0.5) and (1, 1),
+    are distinct candidates: with a regularised final estimator (a
+    ``LogisticRegression``, ``Ridge`` or ``SVC`` with its default ``C``) the
+    scale of the fused features changes the fit, even after per-block
+    normalisation. With the default ``values`` the grid contains the
+    FusionTransformer's own default, every weight 1.
 
     Parameters
     ----------
@@ -44,13 +49,24 @@ def fusion_weight_grid(names, values=(0.0, 0.5, 1.0), simplex=False):
         Candidate values of each weight; finite and non-negative.
     simplex : bool, default=False
         If True, scale every point to sum to 1 (points on the simplex, e.g.
-        for a ternary plot).
+        for a ternary plot). Points equal up to scale then become the same
+        point, which is listed once.
+    unique_up_to_scale : bool, default=False
+        If True, keep only the first point of each direction (drop (1, 1)
+        when (0.5, 0.5) came first). Safe only when the final estimator's
+        result does not change when all fused features are multiplied by one
+        positive number: unpenalised linear models (``penalty=None``),
+        nearest neighbours, tree ensembles, or a ``StandardScaler`` after the
+        fusion step; or when the weights are normalised, as the ``"soft"``
+        and ``"hard"`` votes of a LateFusionClassifier (its ``"stacking"``
+        final estimator sees the scale). With a penalty (``C``, ``alpha``)
+        or a fixed kernel ``gamma`` it is not safe.
 
     Returns
     -------
     grid : list of dict
-        One ``{name: weight}`` dict per distinct direction, in the order of
-        :func:`itertools.product` over ``values``.
+        One ``{name: weight}`` dict per candidate, in the order of
+        :func:`itertools.product` over ``values``; no dict appears twice.
 
     See Also
     --------
@@ -58,10 +74,11 @@ def fusion_weight_grid(names, values=(0.0, 0.5, 1.0), simplex=False):
 
     Notes
     -----
-    The grid grows as ``len(values) ** len(names)``: 19 points for 3
-    modalities and 3 values, 65 for 4. Past 3 modalities, or for finer
-    weights, :func:`fusion_weight_distribution` with a random search covers
-    the simplex at a budget of your choice.
+    The grid grows as ``len(values) ** len(names) - 1``: 26 points for 3
+    modalities and 3 values (19 with ``unique_up_to_scale=True``), 80 for
+    4. Past 3 modalities, or for finer weights,
+    :func:`fusion_weight_distribution` with a random search covers the
+    simplex at a budget of your choice.
 
     Weights have no effect on tree-based final estimators (random forests,
     gradient boosting): scaling a feature does not change a split, so only
@@ -76,6 +93,8 @@ def fusion_weight_grid(names, values=(0.0, 0.5, 1.0), simplex=False):
     {'image': 1.0, 'audio': 0.0}
     {'image': 1.0, 'audio': 1.0}
     >>> len(fusion_weight_grid(["image", "audio", "text"]))
+    26
+    >>> len(fusion_weight_grid(["image", "audio", "text"], unique_up_to_scale=True))
     19
     """
     names = _check_names(names)
@@ -88,10 +107,11 @@ def fusion_weight_grid(names, values=(0.0, 0.5, 1.0), simplex=False):
         if total == 0:
             continue
         direction = tuple(round(v / total, 12) for v in point)
-        if direction in seen:
-            continue
-        seen.add(direction)
         weights = direction if simplex else point
+        key = direction if (simplex or unique_up_to_scale) else point
+        if key in seen:
+            continue
+        seen.add(key)
         grid.append({name: float(w) for name, w in zip(names, weights)})
     return grid
 
@@ -207,11 +227,13 @@ def fusion_weight_distribution(names, alpha=1.0, scale=None):
         [{"fusion__weights": fusion_weight_distribution(names)},
          {"fusion__weights": fusion_weight_grid(names, values=(0, 1))}]
 
-    Only the ratios between weights matter once blocks are normalised, so
-    points on the simplex cover every fusion without duplicates up to scale.
-    A grid's size is ``len(values) ** len(names)``; a random search's budget
-    (``n_iter``) is free, which suits 3 modalities or more (see the user
-    guide's comparison).
+    Every draw has the same total (1, or ``scale``): a search over the
+    simplex tries the ratios between weights at one scale. With a
+    regularised final estimator the scale matters too; search ``scale``
+    itself (e.g. run one search per ``scale``) or add a grid point such as
+    all weights 1. A grid's size is ``len(values) ** len(names)``; a random
+    search's budget (``n_iter``) is free, which suits 3 modalities or more
+    (see the user guide's comparison).
 
     Examples
     --------

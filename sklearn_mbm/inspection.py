@@ -3,9 +3,13 @@
 :func:`modality_importance` is grouped permutation importance: it shuffles the
 rows of one modality's column(s) at a time, breaking that modality's link with
 the target while keeping the others intact, and measures the drop in score.
+In a Pipeline around a ``concat`` FusionTransformer it shuffles the rows of
+each modality's block of fused features instead, so that modalities reading
+the same column get one importance each.
 """
 
 import numbers
+import warnings
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -42,23 +46,101 @@ def _specs_of(estimator):
     return None
 
 
-def _find_modalities(estimator):
-    """Column groups of the fusion step in ``estimator``, as a dict, or None.
+def _find_composition(estimator):
+    """``(owner, specs)``: the step of ``estimator`` holding the modality specs.
 
     Looks at the estimator itself, then the ``best_estimator_`` of a fitted
-    search, then the steps of a Pipeline (the first with column specs).
+    search, then the steps of a Pipeline (the first with column specs);
+    ``(None, None)`` when none has them.
     """
     specs = _specs_of(estimator)
-    if specs is None and hasattr(estimator, "best_estimator_"):
-        return _find_modalities(estimator.best_estimator_)
-    if specs is None and hasattr(estimator, "steps"):
+    if specs is not None:
+        return estimator, specs
+    if hasattr(estimator, "best_estimator_"):
+        return _find_composition(estimator.best_estimator_)
+    if hasattr(estimator, "steps"):
         for _, step in estimator.steps:
             specs = _specs_of(step)
             if specs is not None:
-                break
-    if specs is None:
+                return step, specs
+    return None, None
+
+
+def _unused_modalities(owner, specs):
+    """``{name: reason}`` of the modalities the fitted ``owner`` does not use:
+    a ``"drop"`` transformer or estimator, or a fitted weight of 0."""
+    unused = {
+        name: "drop" for name, est, _ in specs if isinstance(est, str) and est == "drop"
+    }
+    weights = getattr(owner, "weights_", None)
+    if isinstance(weights, dict):
+        for name, weight in weights.items():
+            if name not in unused and weight == 0:
+                unused[name] = "weight 0"
+    return unused
+
+
+def _fusion_seam(estimator, scoring):
+    """``(head, rest, slices, scorer)`` to shuffle fused blocks, or None.
+
+    For a fitted Pipeline (or a search's ``best_estimator_``) whose fusion
+    step is a ``concat`` FusionTransformer followed by more steps: ``head``
+    runs the Pipeline up to the fusion step, ``rest`` the steps after it,
+    ``slices`` are the fusion's ``output_slices_`` and ``scorer`` scores
+    ``rest`` on fused features as ``scoring`` scores ``estimator``.
+    """
+    from sklearn_mbm.fusion import FusionTransformer
+
+    pipeline, scorer = estimator, None
+    if hasattr(estimator, "best_estimator_") and not hasattr(estimator, "steps"):
+        pipeline = estimator.best_estimator_
+        if scoring is None:
+            # the search's own scorer (what search.score uses)
+            scorer = estimator.scorer_
+            if isinstance(scorer, dict):
+                scorer = scorer.get(estimator.refit)
+            if not callable(scorer):
+                return None
+    steps = getattr(pipeline, "steps", None)
+    if not steps:
         return None
-    return {name: column for name, _, column in specs}
+    for i, (_, step) in enumerate(steps):
+        if _specs_of(step) is not None:
+            break
+    else:
+        return None
+    if (
+        not isinstance(step, FusionTransformer)
+        or step.method != "concat"
+        or i == len(steps) - 1
+    ):
+        return None
+    rest = pipeline[i + 1 :]
+    if scorer is None:
+        scorer = check_scoring(rest if scoring is None else estimator, scoring=scoring)
+    return pipeline[: i + 1], rest, step.output_slices_, scorer
+
+
+def _shared_groups(positions):
+    """Modalities grouped when they read a common column of ``X``.
+
+    Returns a list of name lists, in the order of ``positions``; a group of
+    one modality reads columns no other modality reads.
+    """
+    groups = []
+    for name, cols in positions.items():
+        cols = set(cols.tolist())
+        touching = [g for g in groups if g[1] & cols]
+        merged = ([name], cols)
+        for group in touching:
+            groups.remove(group)
+            merged = (group[0] + merged[0], group[1] | merged[1])
+        groups.append(merged)
+    order = list(positions)
+    return sorted(
+        (sorted(names, key=order.index) for names, _ in groups),
+        key=lambda names: order.index(names[0]),
+    )
 
 
 def _column_positions(X, modalities):
@@ -128,7 +210,7 @@ def _score(scorer, estimator, X, y, sample_weight):
     return scorer(estimator, X, y, sample_weight=sample_weight)
 
 
-def _bunch(baseline, permuted, names):
+def _bunch(baseline, permuted, names, unused):
     """Importances = baseline minus permuted score, one row per modality."""
     importances = baseline - np.asarray(permuted, dtype=float)
     return Bunch(
@@ -137,6 +219,7 @@ def _bunch(baseline, permuted, names):
         importances=importances,
         modalities=list(names),
         baseline_score=baseline,
+        unused=dict(unused),
     )
 
 
@@ -160,6 +243,28 @@ def modality_importance(
     data minus the score on the shuffled data, over ``n_repeats`` shuffles.
     Use held-out data to measure what the model needs to generalise.
 
+    The importances are what the fitted model uses. When the modalities are
+    found from the estimator (``modalities=None``):
+
+    - A modality whose transformer or estimator is ``"drop"`` is left out
+      (it has no features in the model); a modality with a fitted weight of
+      0 (``weights_``) gets an importance of exactly 0, without shuffling.
+      ``unused`` in the result says which and why.
+    - In a Pipeline whose fusion step is a FusionTransformer with
+      ``method="concat"``, the shuffles are done on the fused features: the
+      data go once through the steps up to the fusion, then the rows of each
+      modality's block (``output_slices_``) are shuffled and the steps after
+      the fusion score them. Two modalities reading the same column (word
+      and character n-grams of one ``text`` column) so get one importance
+      each. Each block holds the modality's features as the fitted fusion
+      made them for that row (with ``missing="zero"`` or ``"mean"``, the fill
+      of a missing cell travels with its block).
+    - Otherwise (given ``modalities``, ``method="weighted_sum"``, a
+      LateFusionClassifier or NeuralFusionClassifier), input columns are
+      shuffled; modalities that read a common column cannot be shuffled
+      apart, so they are reported as one group named ``"a+b"``, with a
+      warning.
+
     Parameters
     ----------
     estimator : estimator
@@ -177,7 +282,8 @@ def modality_importance(
         callable, as in a FusionTransformer spec. When None, the specs of the
         estimator's ``transformers`` or ``estimators`` parameter are used (the
         estimator itself, the ``best_estimator_`` of a search, or the first
-        Pipeline step that has them).
+        Pipeline step that has them). Given modalities are input columns,
+        shuffled as given (no block-level shuffle, no weight check).
     n_repeats : int, default=5
         Number of shuffles per modality.
     scoring : str, callable, list, tuple, dict or None, default=None
@@ -204,9 +310,13 @@ def modality_importance(
         importances : ndarray of shape (n_modalities, n_repeats)
             The score drops.
         modalities : list of str
-            Modality names, in the order of the rows above.
+            Modality names (or ``"a+b"`` groups of modalities sharing a
+            column), in the order of the rows above.
         baseline_score : float
             Score on the unshuffled data.
+        unused : dict of str to str
+            Modalities the model does not use, with the reason: ``"drop"``
+            (left out of the rows above) or ``"weight 0"`` (importance 0).
 
     Raises
     ------
@@ -250,15 +360,21 @@ def modality_importance(
                 f"modality; got an array of shape {X.shape}."
             )
 
+    unused, seam = {}, None
     if modalities is None:
-        modalities = _find_modalities(estimator)
-        if modalities is None:
+        owner, specs = _find_composition(estimator)
+        if specs is None:
             raise ValueError(
                 f"Cannot find the modality columns of {type(estimator).__name__}: it "
                 "has no `transformers` or `estimators` parameter of (name, "
                 "estimator, column) triples, nor a Pipeline step that has one. "
                 "Pass modalities={name: column(s)}."
             )
+        unused = _unused_modalities(owner, specs)
+        modalities = {
+            name: column for name, _, column in specs if unused.get(name) != "drop"
+        }
+        seam = _fusion_seam(estimator, scoring)
     elif not isinstance(modalities, dict):
         raise TypeError(
             "modalities must be a dict {name: column(s)} or None; got "
@@ -266,7 +382,6 @@ def modality_importance(
         )
     if not modalities:
         raise ValueError("modalities is empty; give at least one modality.")
-    positions = _column_positions(X, modalities)
 
     if y is not None:
         y = np.asarray(y) if not hasattr(y, "iloc") else y
@@ -280,14 +395,32 @@ def modality_importance(
     # their importances differ by the modality, not by the luck of the draw
     seed = random_state.randint(np.iinfo(np.int32).max + 1)
 
-    scorer = check_scoring(estimator, scoring=scoring)
-    baseline = _score(scorer, estimator, X, y, sample_weight)
+    if seam is not None:
+        # shuffle each modality's block of fused features (see the docstring)
+        head, scored, slices, scorer = seam
+        data = head.transform(X)
+        positions = {
+            name: np.arange(slices[name].start, slices[name].stop)
+            for name in modalities
+        }
+    else:
+        scored, data = estimator, X
+        scorer = check_scoring(estimator, scoring=scoring)
+        positions = _column_positions(X, modalities)
+        used = {k: v for k, v in positions.items() if k not in unused}
+        positions = _grouped(used, positions)
+
+    baseline = _score(scorer, scored, data, y, sample_weight)
+    shuffled = [name for name in positions if name not in unused]
     permuted = Parallel(n_jobs=n_jobs)(
         delayed(_scores_for_modality)(
-            estimator, X, y, scorer, cols, n_repeats, seed, sample_weight
+            scored, data, y, scorer, positions[name], n_repeats, seed, sample_weight
         )
-        for cols in positions.values()
+        for name in shuffled
     )
+    # a modality with weight 0: the model ignores it, its importance is 0
+    by_name = dict(zip(shuffled, permuted))
+    permuted = [by_name.get(name, [baseline] * n_repeats) for name in positions]
     names = list(positions)
     if isinstance(baseline, dict):
         return {
@@ -295,7 +428,40 @@ def modality_importance(
                 baseline[metric],
                 [[scores[metric] for scores in rows] for rows in permuted],
                 names,
+                unused,
             )
             for metric in baseline
         }
-    return _bunch(baseline, permuted, names)
+    return _bunch(baseline, permuted, names, unused)
+
+
+def _grouped(used, positions):
+    """``positions`` with the used modalities that share a column merged into
+    one ``"a+b"`` entry (warned); unused ones (weight 0) kept apart."""
+    group_of = {}
+    for names in _shared_groups(used):
+        for name in names:
+            group_of[name] = names
+        if len(names) > 1:
+            shared = sorted(
+                set.intersection(*(set(used[n].tolist()) for n in names))
+                or set.union(*(set(used[n].tolist()) for n in names))
+            )
+            warnings.warn(
+                f"Modalities {names!r} read common input column(s) (positions "
+                f"{shared}): shuffling one shuffles the others, so they are "
+                f"reported together as {'+'.join(names)!r}. To measure each "
+                "on its own, fuse them with FusionTransformer(method='concat') "
+                "in a Pipeline: its blocks of fused features are shuffled "
+                "apart.",
+                UserWarning,
+                stacklevel=3,
+            )
+    grouped = {}
+    for name, cols in positions.items():
+        names = group_of.get(name, [name])
+        if names[0] == name:  # a group appears where its first modality is
+            grouped["+".join(names)] = np.unique(
+                np.concatenate([positions[n] for n in names])
+            )
+    return grouped

@@ -1,9 +1,11 @@
 """Plots of fusion-weight searches.
 
 :func:`plot_fusion_weights` shows how the cross-validated score of a
-:class:`~sklearn.model_selection.GridSearchCV` varies across the fusion weights
-it tried: a line for one varying weight, a heatmap for two, a ternary
-(simplex) plot for three.
+:class:`~sklearn.model_selection.GridSearchCV` (or a random or
+successive-halving search) varies across the fusion weights it tried: a line
+for one varying weight, a heatmap for two (a line against the share of one
+when they do not fill a grid, as random draws), a ternary (simplex) plot for
+three.
 
 matplotlib is an optional dependency (the ``plot`` extra); it is imported only
 when a function here is called.
@@ -158,11 +160,36 @@ def _score_label(score_key, search):
     return f"mean {split} {metric}".replace("_", " ")
 
 
+def _last_rounds(results, rows):
+    """Of ``rows``, those at the last round their candidate reached.
+
+    A successive-halving search (``HalvingGridSearchCV``,
+    ``HalvingRandomSearchCV``) lists a candidate once per round it reached,
+    each score on that round's resources; a candidate is known by its
+    ``params``.
+    """
+    rounds = np.asarray(results["iter"])
+    params = results.get("params")
+    if params is None:
+        return rows
+    last = {}
+    for i in rows:
+        key = repr(sorted(params[i].items()))
+        if key not in last or rounds[i] >= rounds[last[key]]:
+            last[key] = i
+    return np.array(sorted(last.values()), dtype=int)
+
+
 def _collect(search, param, score):
-    """Return ``(names, weights, scores, stds, label, param_name, reduced)``.
+    """Read the search: a dict with ``names``, ``weights``, ``scores``,
+    ``stds`` (one row per distinct weight vector), ``best`` (its index),
+    ``label``, ``param_name``, ``reduced`` and ``rounds`` (None, or the
+    halving round of each point and a note on it).
 
     Candidates with the same weights (differing in other parameters) are
-    reduced to the best score among them.
+    reduced to the best score among them. In a successive-halving search
+    each candidate counts at the last round it reached, and the best is the
+    best of the final round, as the search's ``best_score_``.
     """
     if hasattr(search, "cv_results_"):
         results = search.cv_results_
@@ -184,6 +211,10 @@ def _collect(search, param, score):
     keep = np.flatnonzero(~mask & np.isfinite(scores_all))
     if keep.size == 0:
         raise ValueError(f"No candidate of the search has a finite {score_key!r}.")
+    halving = "iter" in results
+    if halving:
+        keep = _last_rounds(results, keep)
+    rounds_all = np.asarray(results["iter"]) if halving else np.zeros(len(mask), int)
     weight_values = [values.data.ravel()[i] for i in keep]
     names = _modality_names(search, param_key, weight_values)
     weights = _weights_matrix(weight_values, names, param_name)
@@ -192,18 +223,43 @@ def _collect(search, param, score):
     if not np.all(np.isfinite(weights)) or np.any(weights < 0):
         raise ValueError(f"{param_name}: weights must be finite and non-negative.")
 
-    # best over other parameters for each distinct weight vector
+    # best over other parameters for each distinct weight vector; in a
+    # halving search a later round outranks any score of an earlier one
     best = {}
-    for row, s, sd in zip(weights, scores_all[keep], stds_all[keep]):
+    for row, i in zip(weights, keep):
         key = tuple(row)
-        if key not in best or s > best[key][0]:
-            best[key] = (s, sd)
+        rank = (rounds_all[i], scores_all[i])
+        if key not in best or rank > best[key][0]:
+            best[key] = (rank, stds_all[i])
     reduced = len(best) < len(keep)
-    weights = np.array(list(best), dtype=float)
-    scores = np.array([v[0] for v in best.values()])
-    stds = np.array([v[1] for v in best.values()])
-    label = _score_label(score_key, search)
-    return names, weights, scores, stds, label, param_name, reduced
+    ranks = list(best.values())
+    info = {
+        "names": names,
+        "weights": np.array(list(best), dtype=float),
+        "scores": np.array([rank[1] for rank, _ in ranks]),
+        "stds": np.array([sd for _, sd in ranks]),
+        "best": max(range(len(ranks)), key=lambda k: ranks[k][0]),
+        "label": _score_label(score_key, search),
+        "param_name": param_name,
+        # other parameters searched, or the same weights drawn again
+        "reduced": reduced
+        and (
+            "best over the other searched parameters"
+            if any(k.startswith("param_") and k != param_key for k in results)
+            else "best of the candidates with these weights"
+        ),
+        "rounds": None,
+    }
+    if halving:
+        point_rounds = np.array([rank[0] for rank, _ in ranks])
+        last = int(point_rounds.max())
+        resources = np.asarray(results["n_resources"])[np.asarray(rounds_all) == last]
+        info["rounds"] = point_rounds
+        info["round_note"] = (
+            "each candidate at the last round it reached;\n"
+            f"best of round {last} ({int(resources[0])} resources), as best_score_"
+        )
+    return info
 
 
 def _format_weights(names, row):
@@ -215,13 +271,12 @@ def _format_weights(names, row):
 # --------------------------------------------------------------------------
 
 
-def _plot_line(ax, names, weights, scores, stds, label, j):
+def _plot_line(ax, names, weights, scores, stds, label, j, b):
     order = np.argsort(weights[:, j], kind="stable")
     x, y, sd = weights[order, j], scores[order], stds[order]
     ax.plot(x, y, marker="o", color="C0", label=label)
     if np.any(sd > 0):
         ax.fill_between(x, y - sd, y + sd, color="C0", alpha=0.2, label="± 1 std")
-    b = int(np.argmax(scores))
     ax.plot(
         weights[b, j],
         scores[b],
@@ -238,7 +293,51 @@ def _plot_line(ax, names, weights, scores, stds, label, j):
     return None
 
 
-def _plot_heatmap(ax, names, weights, scores, label, cols, cmap, annotate):
+def _plot_share(ax, names, weights, scores, stds, label, cols, b):
+    """Score against the share ``w_j / (w_i + w_j)``, one line per total.
+
+    Draws of :func:`~sklearn_mbm.fusion_weight_distribution` for two
+    modalities all sum to 1 (or ``scale``): they lie on one line of the
+    weight plane, which a heatmap would show as a sparse grid.
+    """
+    i, j = cols
+    totals = weights[:, i] + weights[:, j]
+    if np.any(totals <= 0):
+        raise ValueError(
+            f"A candidate gives {names[i]!r} and {names[j]!r} both weight 0: it "
+            "has no share to plot; use kind='heatmap'."
+        )
+    shares = weights[:, j] / totals
+    groups = np.unique(np.round(totals, 9))
+    for k, total in enumerate(groups):
+        rows = np.flatnonzero(np.isclose(totals, total, rtol=1e-9, atol=0))
+        rows = rows[np.argsort(shares[rows], kind="stable")]
+        x, y, sd = shares[rows], scores[rows], stds[rows]
+        which = label if len(groups) == 1 else f"{names[i]} + {names[j]} = {total:.3g}"
+        ax.plot(x, y, marker="o", color=f"C{k % 10}", label=which)
+        if len(groups) == 1 and np.any(sd > 0):
+            ax.fill_between(x, y - sd, y + sd, color="C0", alpha=0.2, label="± 1 std")
+    ax.plot(
+        shares[b],
+        scores[b],
+        marker="*",
+        markersize=16,
+        color="C3",
+        linestyle="none",
+        label=(
+            f"best: {_format_weights([names[i], names[j]], weights[b, [i, j]])} "
+            f"({scores[b]:.3f})"
+        ),
+    )
+    ax.set_xlim(-0.03, 1.03)
+    ax.set_xlabel(f"share of {names[j]}: w_{names[j]} / (w_{names[i]} + w_{names[j]})")
+    ax.set_ylabel(label)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="best")
+    return None
+
+
+def _plot_heatmap(ax, names, weights, scores, label, cols, cmap, annotate, b):
     i, j = cols
     xs = np.unique(weights[:, j])
     ys = np.unique(weights[:, i])
@@ -256,12 +355,15 @@ def _plot_heatmap(ax, names, weights, scores, label, cols, cmap, annotate):
         vmax=finite.max(),
         interpolation="nearest",
     )
-    # untried cells (e.g. duplicates up to scale dropped by fusion_weight_grid)
+    # untried cells (e.g. the all-zero point fusion_weight_grid leaves out)
     ax.set_facecolor("0.9")
     ax.set_xticks(range(len(xs)), [f"{v:.2g}" for v in xs])
     ax.set_yticks(range(len(ys)), [f"{v:.2g}" for v in ys])
     ax.set_xlabel(f"weight of {names[j]}")
     ax.set_ylabel(f"weight of {names[i]}")
+    # label untried cells only while they are the exception; the grey
+    # background already marks them on a mostly empty grid
+    label_untried = finite.size >= grid.size - finite.size
     if annotate:
         mid = (finite.min() + finite.max()) / 2
         for r in range(len(ys)):
@@ -277,7 +379,7 @@ def _plot_heatmap(ax, names, weights, scores, label, cols, cmap, annotate):
                         # dark text on the light end of the colour map
                         color="black" if grid[r, c] > mid else "white",
                     )
-                else:
+                elif label_untried:
                     ax.text(
                         c,
                         r,
@@ -287,7 +389,8 @@ def _plot_heatmap(ax, names, weights, scores, label, cols, cmap, annotate):
                         fontsize=7,
                         color="0.4",
                     )
-    r, c = np.unravel_index(np.nanargmax(grid), grid.shape)
+    r = np.searchsorted(ys, weights[b, i])
+    c = np.searchsorted(xs, weights[b, j])
     ax.add_patch(
         _rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="C3", linewidth=2.5)
     )
@@ -318,19 +421,21 @@ def _to_cartesian(shares):
     return x, y
 
 
-def _plot_ternary(ax, names, weights, scores, label, cmap, annotate):
+def _plot_ternary(ax, names, weights, scores, label, cmap, annotate, rounds):
     totals = weights.sum(axis=1)
     keep = totals > 0
     shares = weights[keep] / totals[keep, None]
-    scores = scores[keep]
+    ranks = list(zip(rounds[keep], scores[keep]))
     # points equal up to scale land on the same spot: keep the best of them
+    # (in a halving search, the one of the latest round)
     best = {}
-    for share, s in zip(np.round(shares, 10), scores):
+    for share, rank in zip(np.round(shares, 10), ranks):
         key = tuple(share)
-        if key not in best or s > best[key]:
-            best[key] = s
+        if key not in best or rank > best[key]:
+            best[key] = rank
     shares = np.array(list(best))
-    scores = np.array(list(best.values()))
+    ranks = list(best.values())
+    scores = np.array([score for _, score in ranks])
 
     corners = np.array([[0.0, 0.0], [1.0, 0.0], [0.5, _SQRT3_2]])
     ax.fill(
@@ -386,7 +491,7 @@ def _plot_ternary(ax, names, weights, scores, label, cmap, annotate):
                     "pad": 0.3,
                 },
             )
-    b = int(np.argmax(scores))
+    b = max(range(len(ranks)), key=ranks.__getitem__)
     ax.scatter(
         x[b],
         y[b],
@@ -433,9 +538,22 @@ def plot_fusion_weights(
     1 and drawn in barycentric coordinates (each corner is one modality alone).
     The best candidate is marked in every kind.
 
+    Two varying weights that do not fill a grid (fewer than half the cells
+    of the heatmap tried, as the draws of
+    :func:`~sklearn_mbm.fusion_weight_distribution` in a random search, which
+    all sum to 1) give a line of the score against the share of the second
+    weight, ``w_b / (w_a + w_b)``: one line per total ``w_a + w_b`` when the
+    candidates have several (draws plus a grid of corners, say).
+
     When the search also tunes other parameters, each weight vector shows the
     best score over them. On the ternary plot, weight vectors equal up to
     scale share a point, which shows the best of them.
+
+    In a successive-halving search (``HalvingGridSearchCV``,
+    ``HalvingRandomSearchCV``) each candidate is drawn with its score at the
+    last round it reached (on that round's resources), and the best marked
+    is the best of the final round, the search's ``best_score_``; the title
+    says so.
 
     Parameters
     ----------
@@ -454,7 +572,9 @@ def plot_fusion_weights(
         The weights parameter, e.g. ``"fusion__weights"``; found
         automatically when exactly one parameter takes dict values.
     kind : {"auto", "line", "heatmap", "ternary"}, default="auto"
-        ``"auto"`` picks from the number of varying weights (1, 2 or 3).
+        ``"auto"`` picks from the number of varying weights (1, 2 or 3) and,
+        for two, from how much of the grid they fill. ``"line"`` with two
+        varying weights draws the score against the share of the second.
     cmap : str or Colormap, default="viridis"
         Colour map of the heatmap and the ternary plot.
     annotate : bool, default=True
@@ -498,9 +618,14 @@ def plot_fusion_weights(
         raise ValueError(f"kind must be one of {_KINDS!r}; got {kind!r}.")
     if not isinstance(annotate, (bool, np.bool_, numbers.Integral)):
         raise TypeError(f"annotate must be a bool; got {annotate!r}.")
-    names, weights, scores, stds, label, param_name, reduced = _collect(
-        search, param, score
+    info = _collect(search, param, score)
+    names, weights, scores, stds = (
+        info["names"],
+        info["weights"],
+        info["scores"],
+        info["stds"],
     )
+    label, param_name, b = info["label"], info["param_name"], info["best"]
     varying = [j for j in range(weights.shape[1]) if np.ptp(weights[:, j]) > 0]
     if kind == "auto":
         if not varying:
@@ -516,7 +641,11 @@ def plot_fusion_weights(
                 "or pass cv_results_ restricted to the candidates to show."
             )
         kind = ("line", "heatmap", "ternary")[len(varying) - 1]
+        if kind == "heatmap" and _sparse_grid(weights[:, varying]):
+            kind = "line"
     needed = {"line": 1, "heatmap": 2, "ternary": 3}[kind]
+    if kind == "line" and len(varying) == 2:
+        needed = 2  # the score against the share of the second weight
     if kind == "ternary":
         if len(names) != 3:
             raise ValueError(
@@ -543,20 +672,35 @@ def plot_fusion_weights(
         figsize = {"line": (6.4, 4.4), "heatmap": (6.4, 5.2), "ternary": (7.4, 6.0)}
         _, ax = plt.subplots(figsize=figsize[kind], layout="constrained")
 
-    if kind == "line":
-        _plot_line(ax, names, weights, scores, stds, label, cols[0])
+    if kind == "line" and needed == 2:
+        _plot_share(ax, names, weights, scores, stds, label, cols, b)
+    elif kind == "line":
+        _plot_line(ax, names, weights, scores, stds, label, cols[0], b)
     elif kind == "heatmap":
-        _plot_heatmap(ax, names, weights, scores, label, cols, cmap, annotate)
+        _plot_heatmap(ax, names, weights, scores, label, cols, cmap, annotate, b)
     else:
-        _plot_ternary(ax, names, weights, scores, label, cmap, annotate)
+        rounds = info["rounds"] if info["rounds"] is not None else np.zeros(len(scores))
+        _plot_ternary(ax, names, weights, scores, label, cmap, annotate, rounds)
 
     if title is None:
-        title = {
-            "line": f"{label} against the weight of {names[cols[0]]}",
-            "heatmap": f"{label} across fusion weights",
-            "ternary": f"{label} across fusion weight shares",
-        }[kind]
-        if reduced:
-            title += "\n(best over the other searched parameters)"
+        if kind == "line" and needed == 2:
+            title = f"{label} against the share of {names[cols[1]]}"
+        else:
+            title = {
+                "line": f"{label} against the weight of {names[cols[0]]}",
+                "heatmap": f"{label} across fusion weights",
+                "ternary": f"{label} across fusion weight shares",
+            }[kind]
+        if info["reduced"]:
+            title += f"\n({info['reduced']})"
+        if info["rounds"] is not None:
+            title += f"\n({info['round_note']})"
     ax.set_title(title)
     return ax
+
+
+def _sparse_grid(weights):
+    """Whether two weight columns fill fewer than half the cells of their grid
+    (a heatmap of them would be mostly "not tried")."""
+    cells = len(np.unique(weights[:, 0])) * len(np.unique(weights[:, 1]))
+    return len(weights) < 0.5 * cells

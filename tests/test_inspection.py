@@ -350,3 +350,145 @@ def test_error_unfitted_and_bad_shapes(blocks):
         modality_importance(model, X[:, 0], y, modalities={"a": 0})
     with pytest.raises(ValueError, match="but y has"):
         modality_importance(model, X, y[:-1], modalities={"a": 0})
+
+
+# --------------------------------------------------------------------------
+# what the model uses: weight 0, "drop", columns shared by modalities
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def texts():
+    """The bundled sample's noisy transcripts (300 rows) and digits."""
+    from sklearn_mbm import load_av_digits
+
+    bunch = load_av_digits()
+    rows = np.arange(0, 600, 2)
+    return bunch.data.iloc[rows][["text"]], np.asarray(bunch.target)[rows]
+
+
+def _word_and_char(weights=None, method="concat"):
+    """Word and character n-grams of the same ``text`` column (the
+    pattern the user guide shows)."""
+    from sklearn_mbm import TextFeatureExtractor
+
+    fusion = FusionTransformer(
+        [
+            ("word", TextFeatureExtractor(), "text"),
+            (
+                "char",
+                TextFeatureExtractor(analyzer="char_wb", ngram_range=(2, 3)),
+                "text",
+            ),
+        ],
+        weights=weights,
+        method=method,
+        normalize="block",
+    )
+    return Pipeline([("fusion", fusion), ("clf", LogisticRegression(max_iter=1000))])
+
+
+def _reference_block_scores(model, X, y, name, n_repeats, random_state):
+    """Plain scikit-learn: the fused features, rows of one block permuted as
+    modality_importance permutes them, scored by the final estimator."""
+    Z = model["fusion"].transform(X)
+    seed = np.random.RandomState(random_state).randint(np.iinfo(np.int32).max + 1)
+    rng = np.random.RandomState(seed)
+    block = model["fusion"].output_slices_[name]
+    scores = []
+    for _ in range(n_repeats):
+        Z_perm = Z.copy()
+        Z_perm[:, block] = Z[rng.permutation(len(Z))][:, block]
+        scores.append(model["clf"].score(Z_perm, y))
+    return model["clf"].score(Z, y) - np.asarray(scores)
+
+
+def test_zero_weight_modality_gets_zero_even_on_a_shared_column(texts):
+    # issue 22.3: "char" reads the same column as "word" but has weight 0
+    X, y = texts
+    model = _word_and_char({"word": 1.0, "char": 0.0}).fit(X, y)
+    result = modality_importance(model, X, y, n_repeats=3, random_state=0)
+    assert result.modalities == ["word", "char"]
+    np.testing.assert_array_equal(result.importances[1], 0.0)
+    assert result.unused == {"char": "weight 0"}
+    assert result.importances_mean[0] > 0.1
+    np.testing.assert_allclose(
+        result.importances[0], _reference_block_scores(model, X, y, "word", 3, 0)
+    )
+
+
+def test_shared_column_is_shuffled_per_modality_block(texts):
+    """Two modalities on one column get one importance each: the rows of
+    each one's fused block are shuffled, compared with plain scikit-learn."""
+    X, y = texts
+    model = _word_and_char().fit(X, y)
+    result = modality_importance(model, X, y, n_repeats=3, random_state=0)
+    assert result.modalities == ["word", "char"] and result.unused == {}
+    for row, name in enumerate(["word", "char"]):
+        np.testing.assert_allclose(
+            result.importances[row],
+            _reference_block_scores(model, X, y, name, 3, 0),
+        )
+    assert not np.array_equal(result.importances[0], result.importances[1])
+
+
+def test_dropped_modality_is_left_out(texts):
+    X, y = texts
+    model = _word_and_char().set_params(fusion__char="drop").fit(X, y)
+    result = modality_importance(model, X, y, n_repeats=2, random_state=0)
+    assert result.modalities == ["word"]
+    assert result.unused == {"char": "drop"}
+    assert result.importances.shape == (1, 2)
+
+
+def test_block_shuffle_in_a_search_uses_the_search_scorer(texts):
+    X, y = texts
+    search = GridSearchCV(
+        _word_and_char(), {"clf__C": [1.0]}, scoring="f1_macro", cv=2
+    ).fit(X, y)
+    result = modality_importance(search, X, y, n_repeats=2, random_state=0)
+    direct = modality_importance(
+        search.best_estimator_, X, y, n_repeats=2, random_state=0, scoring="f1_macro"
+    )
+    assert result.baseline_score == pytest.approx(search.score(X, y))
+    np.testing.assert_allclose(result.importances, direct.importances)
+
+
+@pytest.mark.parametrize("weights", [None, {"word": 1.0, "char": 0.0}])
+def test_shared_column_reported_as_a_group_when_columns_are_shuffled(texts, weights):
+    """Late fusion and weighted_sum shuffle input columns: modalities that
+    share one cannot be told apart, so they are one group, with a warning;
+    a weight-0 modality is not part of it and gets 0."""
+    from sklearn_mbm import TextFeatureExtractor
+
+    X, y = texts
+    late = LateFusionClassifier(
+        [
+            (
+                "word",
+                make_pipeline(TextFeatureExtractor(), LogisticRegression()),
+                "text",
+            ),
+            (
+                "char",
+                make_pipeline(
+                    TextFeatureExtractor(analyzer="char_wb"), LogisticRegression()
+                ),
+                "text",
+            ),
+        ],
+        weights=weights,
+    ).fit(X, y)
+    summed = _word_and_char(weights, method="weighted_sum").fit(X, y)
+    for model in (late, summed):
+        if weights is None:
+            with pytest.warns(UserWarning, match=r"reported together as 'word\+char'"):
+                result = modality_importance(model, X, y, n_repeats=2, random_state=0)
+            assert result.modalities == ["word+char"]
+            assert result.importances_mean[0] > 0.1
+        else:
+            result = modality_importance(model, X, y, n_repeats=2, random_state=0)
+            assert result.modalities == ["word", "char"]
+            assert result.unused == {"char": "weight 0"}
+            np.testing.assert_array_equal(result.importances[1], 0.0)
+            assert result.importances_mean[0] > 0.1

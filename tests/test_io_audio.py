@@ -316,7 +316,23 @@ def test_missing_cell(cell):
         (np.array(0.5), ValueError, r"0-D array"),
         (np.zeros(0), ValueError, r"empty waveform"),
         (np.zeros((2, 0)), ValueError, r"empty waveform"),
-        (np.array([0.1, np.nan, 0.2]), ValueError, r"1 NaN or infinite sample"),
+        (
+            np.array([0.1, np.nan, 0.2]),
+            ValueError,
+            r"1 NaN or infinite sample\(s\) out of 3, the first at position 1",
+        ),
+        (
+            np.array([0.1, None, 0.2, None]),
+            ValueError,
+            r"2 null \(None\) sample\(s\) out of 4, the first at position 1\. Fill",
+        ),
+        (
+            np.array([[0.1, 0.2], [0.3, None]], dtype=object),
+            ValueError,
+            r"1 null \(None\) sample\(s\) out of 4, the first at position \(1, 1\)",
+        ),
+        (np.array([None, None]), ValueError, r"2 null \(None\) sample\(s\) out of 2"),
+        (np.array([0.1, None, "a"]), TypeError, r"dtype object is not audio"),
         (np.array([0.1, np.inf, -np.inf]), ValueError, r"2 NaN or infinite sample"),
         (np.array([0.1, 1e200]), ValueError, r"not audio"),
         (

@@ -79,8 +79,8 @@ def test_heatmap_for_two_modalities(tmp_path):
     assert len(images) == 1
     data = images[0].get_array()
     assert data.shape == (3, 3)  # image weights 0, .5, 1 x audio weights 0, .5, 1
-    # (0.5, 0.5) duplicates (1, 1) up to scale: not tried, so masked
-    assert np.ma.getmaskarray(data).sum() == 9 - len(grid)
+    # the all-zero point is not tried, so masked
+    assert np.ma.getmaskarray(data).sum() == 9 - len(grid) == 1
     assert ax.get_xlabel() == "weight of audio"
     assert ax.get_ylabel() == "weight of image"
     texts = [t.get_text() for t in ax.texts]
@@ -88,7 +88,7 @@ def test_heatmap_for_two_modalities(tmp_path):
     assert texts.count("not tried") == 9 - len(grid)
     assert _colorbar_label(ax) == "mean CV score"
     best = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert best == ["best: image=0.5, audio=1"]
+    assert best == ["best: image=1, audio=1"]
     ax.figure.savefig(tmp_path / "heatmap.png")
 
 
@@ -331,3 +331,183 @@ def test_import_does_not_import_matplotlib():
         "assert 'matplotlib' not in sys.modules, 'matplotlib imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --------------------------------------------------------------------------
+# random and successive-halving searches
+# --------------------------------------------------------------------------
+
+
+def _two_blocks():
+    rng = np.random.RandomState(0)
+    y = np.repeat([0, 1, 2], 40)
+    X = np.c_[
+        y[:, None] + rng.normal(0, 0.8, (120, 2)),
+        y[:, None] + rng.normal(0, 2.0, (120, 3)),
+    ]
+    pipe = Pipeline(
+        [
+            (
+                "fusion",
+                FusionTransformer(
+                    [
+                        ("image", "passthrough", [0, 1]),
+                        ("audio", "passthrough", [2, 3, 4]),
+                    ],
+                    normalize="block",
+                ),
+            ),
+            ("clf", LogisticRegression()),
+        ]
+    )
+    return pipe, X, y
+
+
+def _legend(ax):
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_random_search_of_two_modalities_is_a_line_of_the_share():
+    # issue 22.9: the draws sum to 1, a 12x12 heatmap of them is 132 untried
+    from sklearn.model_selection import RandomizedSearchCV
+
+    from sklearn_mbm import fusion_weight_distribution
+
+    pipe, X, y = _two_blocks()
+    search = RandomizedSearchCV(
+        pipe,
+        {"fusion__weights": fusion_weight_distribution(["image", "audio"])},
+        n_iter=12,
+        cv=3,
+        random_state=0,
+    ).fit(X, y)
+    ax = plot_fusion_weights(search)
+    assert not ax.get_images()
+    assert "not tried" not in [t.get_text() for t in ax.texts]
+    assert ax.get_xlabel() == "share of audio: w_audio / (w_image + w_audio)"
+    line = ax.get_lines()[0]
+    tried = search.cv_results_["params"]
+    shares = [p["fusion__weights"]["audio"] for p in tried]  # the draws sum to 1
+    order = np.argsort(shares)
+    np.testing.assert_allclose(line.get_xdata(), np.asarray(shares)[order])
+    np.testing.assert_allclose(
+        line.get_ydata(), search.cv_results_["mean_test_score"][order]
+    )
+    best = search.best_params_["fusion__weights"]
+    assert (
+        f"best: image={best['image']:.2g}, audio={best['audio']:.2g} "
+        f"({search.best_score_:.3f})"
+    ) in _legend(ax)
+
+
+def test_share_line_per_total_when_draws_meet_a_grid():
+    """Draws summing to 1 plus the corners grid (0, 1): the corners (1, 0)
+    and (0, 1) join the draws' line, (1, 1) sums to 2 and is its own line."""
+    draws = [{"a": 1 - w, "b": w} for w in (0.1, 0.3, 0.45, 0.6, 0.9)]
+    corners = fusion_weight_grid(["a", "b"], values=(0, 1))
+    ax = plot_fusion_weights(_results(draws + corners))
+    labels = _legend(ax)
+    assert "a + b = 1" in labels and "a + b = 2" in labels
+    first, second = ax.get_lines()[:2]
+    np.testing.assert_allclose(first.get_xdata(), [0, 0.1, 0.3, 0.45, 0.6, 0.9, 1])
+    np.testing.assert_allclose(second.get_xdata(), [0.5])
+
+
+def test_sparse_heatmap_on_request_leaves_untried_cells_unlabelled():
+    draws = [{"a": 1 - w, "b": w} for w in (0.1, 0.3, 0.45, 0.6, 0.9)]
+    ax = plot_fusion_weights(_results(draws), kind="heatmap")
+    assert ax.get_images()[0].get_array().shape == (5, 5)
+    texts = [t.get_text() for t in ax.texts]
+    assert "not tried" not in texts and len(texts) == 5
+
+
+def _halving_results():
+    """cv_results_ of a halving search: three candidates on 240 records,
+    two of them again on 480. The 0.892 on 240 records is not the best: the
+    search's best_score_ is the best of the last round, 0.887."""
+    weights = [{"a": 1 - w, "b": w} for w in (0.2, 0.5, 0.8)]
+    rows = [*weights, weights[1], weights[0]]
+    results = _results(rows, [0.85, 0.892, 0.80, 0.870, 0.887])
+    results["iter"] = np.array([0, 0, 0, 1, 1])
+    results["n_resources"] = np.array([240, 240, 240, 480, 480])
+    results["params"] = [{"fusion__weights": w} for w in rows]
+    return results
+
+
+def test_halving_search_plots_the_last_round_and_agrees_with_best_score():
+    # issue 22.10: not the best over all rounds (0.892 on 240 records)
+    ax = plot_fusion_weights(_halving_results())
+    line = ax.get_lines()[0]
+    np.testing.assert_allclose(line.get_xdata(), [0.2, 0.5, 0.8])
+    np.testing.assert_allclose(line.get_ydata(), [0.887, 0.870, 0.80])
+    assert "best: a=0.8, b=0.2 (0.887)" in _legend(ax)
+    title = ax.get_title()
+    assert "each candidate at the last round it reached" in title
+    assert "best of round 1 (480 resources)" in title
+
+
+def test_halving_search_best_on_every_kind():
+    results = _halving_results()
+    ax = plot_fusion_weights(results, kind="heatmap")
+    assert _legend(ax) == ["best: a=0.8, b=0.2"]
+    # a one-weight line
+    ones = [{"a": 1.0, "b": w["b"]} for w in results["param_fusion__weights"]]
+    results["param_fusion__weights"][:] = ones
+    results["params"] = [{"fusion__weights": w} for w in ones]
+    ax = plot_fusion_weights(results)
+    assert "best: b=0.2 (0.887)" in _legend(ax)
+
+
+def test_real_halving_random_search_agrees_with_best_score():
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingRandomSearchCV
+
+    from sklearn_mbm import fusion_weight_distribution
+
+    pipe, X, y = _two_blocks()
+    search = HalvingRandomSearchCV(
+        pipe,
+        {"fusion__weights": fusion_weight_distribution(["image", "audio"])},
+        n_candidates=9,
+        factor=3,
+        min_resources=30,
+        cv=3,
+        random_state=0,
+    ).fit(X, y)
+    ax = plot_fusion_weights(search)
+    best = search.best_params_["fusion__weights"]
+    assert (
+        f"best: image={best['image']:.2g}, audio={best['audio']:.2g} "
+        f"({search.best_score_:.3f})"
+    ) in _legend(ax)
+    # one point per candidate, at the last round it reached
+    assert len(ax.get_lines()[0].get_xdata()) == search.n_candidates_[0]
+
+
+def test_real_halving_grid_search_agrees_with_best_params():
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingGridSearchCV
+
+    pipe, X, y = _two_blocks()
+    grid = fusion_weight_grid(["image", "audio"], values=(0, 0.5, 1, 2))
+    search = HalvingGridSearchCV(
+        pipe, {"fusion__weights": grid}, factor=3, min_resources=30, cv=3
+    ).fit(X, y)
+    assert len(search.n_candidates_) >= 2
+    ax = plot_fusion_weights(search)
+    best = search.best_params_["fusion__weights"]
+    assert _legend(ax) == [
+        f"best: image={best['image']:.2g}, audio={best['audio']:.2g}"
+    ]
+    assert f"best of round {search.n_iterations_ - 1}" in ax.get_title()
+    # every candidate once: the 15 cells of the grid, at their last round
+    assert np.isfinite(ax.get_images()[0].get_array()).sum() == len(grid)
+
+
+def test_repeated_weights_without_other_parameters_say_so():
+    # a random search over a list of spaces may draw a grid point twice
+    weights = [{"a": 1.0, "b": w} for w in (0.0, 1.0, 1.0)]
+    ax = plot_fusion_weights(_results(weights, [0.5, 0.6, 0.7]))
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), [0.5, 0.7])
+    assert "best of the candidates with these weights" in ax.get_title()
+    assert "other searched parameters" not in ax.get_title()

@@ -149,6 +149,25 @@ def test_missing_cell_named(digits):
         _fusion(sr).fit(X)
 
 
+@pytest.mark.parametrize("bad", [None, float("nan")])
+def test_null_or_nan_item_in_audio_list_named(digits, bad):
+    """Issue 22.7: a null item inside a List(Float64) clip is refused as
+    clearly as a NaN item: the sample, the position and what to do."""
+    frame, _, sr = digits
+    clip = frame["audio"][4].astype(float).tolist()
+    clip[17] = bad
+    audio = [cell.astype(float).tolist() for cell in frame["audio"]]
+    audio[4] = clip
+    X = pl.DataFrame({"audio": pl.Series(audio, dtype=pl.List(pl.Float64))})
+    what = "null \\(None\\)" if bad is None else "NaN or infinite"
+    with pytest.raises(
+        ValueError,
+        match=rf"sample 4 .*waveform has 1 {what} sample\(s\) out of {len(clip)}, "
+        r"the first at position 17\. Fill them .*fill_null.* or drop the sample",
+    ):
+        AudioFeatureExtractor(sr=sr, input_sr=sr).fit_transform(X)
+
+
 def _late(sr):
     return LateFusionClassifier(
         [

@@ -321,3 +321,29 @@ def test_plot_one_result_and_several(data, late):
         plot_modality_robustness({"a": {"score": 1}})
     with pytest.raises(ValueError, match="one per modality"):
         plot_modality_robustness(result, axes=[axes[0]])
+
+
+def test_modalities_sharing_a_column_break_together(data):
+    """Word and character n-grams of one text column: one entry "word+char";
+    a "drop" modality is left out."""
+    X_train, y_train, X_test, y_test = data
+    model = LateFusionClassifier(
+        [
+            ("word", _unimodal("text", TextFeatureExtractor()), "text"),
+            (
+                "char",
+                _unimodal("text", TextFeatureExtractor(analyzer="char_wb")),
+                "text",
+            ),
+            ("image", "drop", "image"),
+            ("audio", _unimodal("audio", _extractors()["audio"]), "audio"),
+        ]
+    ).fit(X_train, y_train)
+    result = modality_robustness(model, X_test, y_test, levels=[1.0], random_state=0)
+    assert result.modalities == ["word+char", "audio"]
+    assert result.kinds == ["text", "audio"]
+    X_empty = X_test.assign(text="")
+    assert result.corrupted_scores[0, 0] == model.score(X_empty, y_test)
+    assert result.removed_scores[0] == model.score(
+        _removed_by_hand(X_test, "text"), y_test
+    )

@@ -46,25 +46,63 @@ def test_importable_from_fusion_and_top_level():
 # --------------------------------------------------------------------------
 
 
-def test_weight_grid_drops_zero_and_duplicates_up_to_scale():
+def test_weight_grid_keeps_points_that_differ_in_scale():
+    # issue 22.1: (0.5, 0.5) and (1, 1) are distinct candidates, and the
+    # grid holds FusionTransformer's own default weights (all 1)
     grid = fusion_weight_grid(["a", "b"])
     assert {"a": 0.0, "b": 0.0} not in grid
+    assert len(grid) == 8
+    assert {"a": 0.5, "b": 0.5} in grid and {"a": 1.0, "b": 1.0} in grid
+    assert all(
+        dict.fromkeys(names, 1.0) in fusion_weight_grid(names)
+        for names in (["a"], ["a", "b"], NAMES)
+    )
+
+
+def test_weight_grid_unique_up_to_scale_on_request():
+    grid = fusion_weight_grid(["a", "b"], unique_up_to_scale=True)
     directions = {round(g["a"] / (g["a"] + g["b"]), 9) for g in grid}
     assert len(directions) == len(grid) == 5
-    # (0.5, 0.5) and (1, 1) are the same direction: only one is kept
-    assert sum(g["a"] == g["b"] for g in grid) == 1
+    # (0.5, 0.5) and (1, 1) are the same direction: the first is kept
+    assert [g for g in grid if g["a"] == g["b"]] == [{"a": 0.5, "b": 0.5}]
+
+
+def test_scale_of_the_weights_changes_a_regularised_fit(blobs):
+    """Guard of the reason behind keeping scaled points: with
+    normalize="block" and a LogisticRegression, (0.5, 0.5, 0.5) and
+    (1, 1, 1) fit different models (compared with plain scikit-learn on
+    the same blocks)."""
+    X, y = blobs
+    model = _pipeline()
+    half = model.set_params(fusion__weights=dict.fromkeys(["a", "b", "noise"], 0.5))
+    coef_half = half.fit(X, y)["clf"].coef_.copy()
+    one = model.set_params(fusion__weights=None).fit(X, y)
+    assert not np.allclose(one["clf"].coef_, coef_half, rtol=1e-3)
+    # the reference: LogisticRegression on the fused features, scaled by 0.5
+    Z = one["fusion"].transform(X)
+    reference = LogisticRegression().fit(0.5 * Z, y).coef_
+    np.testing.assert_allclose(coef_half, reference, rtol=1e-6, atol=1e-8)
 
 
 def test_weight_grid_three_modalities():
     grid = fusion_weight_grid(["image", "audio", "text"])
-    assert len(grid) == 19
+    assert len(grid) == 26
     assert all(set(g) == {"image", "audio", "text"} for g in grid)
+    assert len(fusion_weight_grid(NAMES, unique_up_to_scale=True)) == 19
+
+
+def test_weight_grid_exact_duplicates_listed_once():
+    grid = fusion_weight_grid(["a", "b"], values=(0, 1, 1))
+    assert grid == [{"a": 0.0, "b": 1.0}, {"a": 1.0, "b": 0.0}, {"a": 1.0, "b": 1.0}]
 
 
 def test_weight_grid_simplex_sums_to_one():
     grid = fusion_weight_grid(["a", "b", "c"], values=(0, 1, 2, 3), simplex=True)
     assert all(sum(g.values()) == pytest.approx(1.0) for g in grid)
     assert {"a": 1.0, "b": 0.0, "c": 0.0} in grid
+    # points equal up to scale are the same point on the simplex: listed once
+    points = [tuple(g.values()) for g in grid]
+    assert len(points) == len(set(points))
 
 
 @pytest.mark.parametrize(

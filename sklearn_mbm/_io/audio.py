@@ -178,6 +178,8 @@ def _as_waveform(data, index, cell):
         raise TypeError(
             cell_error_message(index, cell, f"the waveform is not an array: {exc}")
         ) from exc
+    if array.dtype == object:
+        _refuse_null_samples(array, index, cell)
     kind, code = array.dtype.kind, array.dtype.str[1:]
     if array.dtype == np.float64:
         waveform = array
@@ -248,6 +250,32 @@ def _downmix(waveform, index, cell):
         return waveform.mean(axis=channel_axis)
 
 
+def _bad_samples_message(bad, what, index, cell):
+    """The error for the samples flagged in the boolean array ``bad``."""
+    first = np.argwhere(bad)[0]
+    position = int(first[0]) if first.size == 1 else tuple(int(i) for i in first)
+    return cell_error_message(
+        index,
+        cell,
+        f"waveform has {int(np.count_nonzero(bad))} {what} sample(s) out of "
+        f"{bad.size}, the first at position {position}. Fill them (e.g. with "
+        "0.0, or by interpolation; in polars "
+        "`pl.col(c).list.eval(pl.element().fill_null(0.0))`) or drop the "
+        "sample before extracting.",
+    )
+
+
+def _refuse_null_samples(array, index, cell):
+    """Refuse an object waveform whose items are numbers and nulls (a polars
+    List(Float64) clip with a null item) as clearly as a NaN sample."""
+    items = array.ravel()
+    null = np.fromiter((v is None for v in items), dtype=bool, count=items.size)
+    if null.any() and all(isinstance(v, numbers.Real) for v in items[~null]):
+        raise ValueError(
+            _bad_samples_message(null.reshape(array.shape), "null (None)", index, cell)
+        )
+
+
 def _check_samples(waveform, index, cell):
     """Refuse empty waveforms and NaN, inf or absurdly large samples."""
     if waveform.size == 0:
@@ -259,15 +287,7 @@ def _check_samples(waveform, index, cell):
         return waveform
     finite = np.isfinite(waveform)
     if not finite.all():
-        n_bad = int(waveform.size - np.count_nonzero(finite))
-        raise ValueError(
-            cell_error_message(
-                index,
-                cell,
-                f"waveform has {n_bad} NaN or infinite sample(s) out of "
-                f"{waveform.size}.",
-            )
-        )
+        raise ValueError(_bad_samples_message(~finite, "NaN or infinite", index, cell))
     peak = float(np.max(np.abs(waveform)))
     if peak > _AUDIO_MAX_ABS_SAMPLE:
         raise ValueError(
