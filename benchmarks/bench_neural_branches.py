@@ -99,7 +99,16 @@ def _modality_dropout_layer(keras):
     return ModalityDropout
 
 
-def build(keras, names, shapes, *, modality_dropout=0.0, aux_weight=0.0, seed=0):
+def build(
+    keras,
+    names,
+    shapes,
+    *,
+    modality_dropout=0.0,
+    aux_weight=0.0,
+    logit_sum=False,
+    seed=0,
+):
     """The network over ``names`` (a subset of image, audio)."""
     from sklearn_mbm._branches_audio import build_audio_branch
     from sklearn_mbm._branches_image import build_cnn_branch
@@ -125,17 +134,26 @@ def build(keras, names, shapes, *, modality_dropout=0.0, aux_weight=0.0, seed=0)
         mask = _modality_dropout_layer(keras)(modality_dropout, name="mdrop")(present)
     fused = fusion_layers()["LearnedWeightFusion"](name="fusion")(projections, mask)
     fused = keras.layers.Dropout(0.3, name="dropout")(fused)
-    outputs = {
-        "head": keras.layers.Dense(N_CLASSES, activation="softmax", name="head")(fused)
-    }
+    ops = keras.ops
+    fused_logits = keras.layers.Dense(N_CLASSES, name="fused_logits")(fused)
+    modality_logits = [
+        keras.layers.Dense(N_CLASSES, name=f"{name}_logits")(proj)
+        for name, proj in zip(names, projections)
+    ]
+    logits = fused_logits
+    if logit_sum and len(names) > 1:
+        # the head adds each present modality's own logits to the fused
+        # ones: a product of experts inside the network
+        logits = logits + sum(
+            z * ops.expand_dims(mask[:, m], -1) for m, z in enumerate(modality_logits)
+        )
+    outputs = {"head": keras.layers.Softmax(name="head")(logits)}
     losses = {"head": "sparse_categorical_crossentropy"}
     weights = {"head": 1.0}
     if aux_weight > 0 and len(names) > 1:
-        for name, proj in zip(names, projections):
+        for name, z in zip(names, modality_logits):
             key = f"aux_{name}"
-            outputs[key] = keras.layers.Dense(
-                N_CLASSES, activation="softmax", name=key
-            )(proj)
+            outputs[key] = keras.layers.Softmax(name=key)(z)
             losses[key] = "sparse_categorical_crossentropy"
             weights[key] = aux_weight
     model = keras.Model([*inputs, present], outputs)
@@ -163,7 +181,9 @@ def _feed(data, names, part, rows=None, removed=()):
     return x
 
 
-def fit_and_score(keras, data, names, *, epochs, seed=0, **recipe):
+def fit_and_score(
+    keras, data, names, *, epochs, patience=10, seed=0, total=False, **recipe
+):
     from sklearn.model_selection import GroupShuffleSplit
 
     groups = data["groups_train"]
@@ -181,9 +201,9 @@ def fit_and_score(keras, data, names, *, epochs, seed=0, **recipe):
         f"aux_{n}" for n in names if recipe.get("aux_weight", 0) and len(names) > 1
     ]
     stop = keras.callbacks.EarlyStopping(
-        monitor="val_head_loss" if len(keys) > 1 else "val_loss",
+        monitor="val_head_loss" if len(keys) > 1 and not total else "val_loss",
         mode="min",
-        patience=5,
+        patience=patience,
         restore_best_weights=True,
     )
     start = time.perf_counter()
@@ -226,12 +246,18 @@ RECIPES = {
     "dropout": {"modality_dropout": 0.5},
     "aux": {"aux_weight": 0.5},
     "dropout+aux": {"modality_dropout": 0.5, "aux_weight": 0.5},
+    "dropout+aux+sum": {"modality_dropout": 0.5, "aux_weight": 0.5, "logit_sum": True},
+    "aux+sum": {"aux_weight": 0.5, "logit_sum": True},
 }
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=50)
+    parser.add_argument("--patience", type=int, default=10)
+    parser.add_argument(
+        "--total", action="store_true", help="early stopping on the total loss"
+    )
     parser.add_argument("--n-per-speaker", type=int, default=None)
     parser.add_argument("--only", default=None, help="image,audio,<recipe>,...")
     parser.add_argument("--seeds", default="0")
@@ -268,7 +294,13 @@ def main(argv=None):
         for setting in settings:
             if setting in ("image", "audio"):
                 row = fit_and_score(
-                    keras, data, [setting], epochs=args.epochs, seed=seed
+                    keras,
+                    data,
+                    [setting],
+                    epochs=args.epochs,
+                    patience=args.patience,
+                    total=args.total,
+                    seed=seed,
                 )
             else:
                 row = fit_and_score(
@@ -276,6 +308,8 @@ def main(argv=None):
                     data,
                     ["image", "audio"],
                     epochs=args.epochs,
+                    patience=args.patience,
+                    total=args.total,
                     seed=seed,
                     **recipes[setting],
                 )
