@@ -14,7 +14,8 @@ Run::
     python benchmarks/run.py --only audio,cache
     python benchmarks/run.py --json results.json
 
-Benchmark names: import, memory, cache, audio, image, dask, embedders.
+Benchmark names: import, memory, cache, audio, image, dask, embedders,
+partitions.
 """
 
 import argparse
@@ -43,6 +44,7 @@ BENCHMARKS = {
     "image": "bench_image",
     "dask": "bench_dask",
     "embedders": "bench_embedders",
+    "partitions": "bench_partitions",
 }
 
 # Keyword arguments for run() of benchmarks whose run() has no ``quick``.

@@ -26,6 +26,7 @@ _LAZY_NAMES = {
     "TextEmbedder": "sklearn_mbm.pretrained",
     "ImageEmbedder": "sklearn_mbm.pretrained",
     "AudioEmbedder": "sklearn_mbm.pretrained",
+    "ZeroShotClassifier": "sklearn_mbm.pretrained",
     "NeuralFusionRegressor": "sklearn_mbm.neural",
     "load_av_digits": "sklearn_mbm.datasets",
     "fetch_av_digits": "sklearn_mbm.datasets",

@@ -9,6 +9,17 @@ modality's estimator by name (``set_params(image__backbone=...)``,
 weighted compositions share, as scikit-learn's ``_BaseVoting`` does for the
 voting estimators: the constraints of ``weights``, ``n_jobs`` and
 ``verbose``, and the rule for ``weights`` (:meth:`_check_weights`).
+
+It owns the modality spec, as scikit-learn's
+``_BaseHeterogeneousEnsemble._validate_estimators`` and
+``ColumnTransformer._iter`` own theirs: :meth:`_validate_modalities` checks
+the specs once into :class:`Modality` records (name, estimator, column key),
+:meth:`_select_all` takes each modality's cells and present mask from
+``X`` (the one place ``X`` is read), and :meth:`_check_fittable` is the
+rule that holds only at fit (a modality with no present row cannot be
+fitted). Every family (early, late, neural) asks
+them; none checks a spec itself. :func:`share_row_weights` is the one rule
+for the weights of the modalities present in a row.
 """
 
 import math
@@ -23,8 +34,97 @@ from sklearn_mbm._io import is_polars
 from sklearn_mbm._routing import (
     _is_frame,
     check_unique_names,
+    present_rows,
+    resolve_columns,
     rows_to_object_array,
+    select_columns,
 )
+
+
+def is_drop(estimator):
+    """Whether a modality's estimator is the string ``"drop"``."""
+    return isinstance(estimator, str) and estimator == "drop"
+
+
+class Modality:
+    """One validated ``(name, estimator, column)`` spec.
+
+    ``estimator`` is the spec's unfitted estimator or slot string
+    (``"passthrough"``, a neural branch name); ``column`` the spec's column
+    as given; ``key`` the column key resolved on the fitted table (a name or
+    index, or a list of them) and ``scalar`` whether it selects one column of
+    cells (1-D) rather than a block (2-D).
+    """
+
+    __slots__ = ("name", "estimator", "column", "key", "scalar")
+
+    def __init__(self, name, estimator, column, key, scalar):
+        self.name = name
+        self.estimator = estimator
+        self.column = column
+        self.key = key
+        self.scalar = scalar
+
+    def __repr__(self):
+        return f"Modality({self.name!r}, {self.estimator!r}, {self.key!r})"
+
+
+def share_row_weights(weights, present, total):
+    """The weights of the modalities present in each row.
+
+    The one re-weighting rule of every family: in a row where some
+    modalities are missing, the present ones share the row's whole weight
+    ``total`` in proportion to their weights. Late fusion's weighted mean
+    uses ``total=1`` (the weights of a mean sum to 1); FusionTransformer's
+    ``weighted_sum`` uses the sum of all weights (a row with a missing
+    modality keeps the scale of a complete row). The arithmetic runs on the
+    weights' ratios to the largest, so weights near the float64 maximum
+    do not overflow.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (n_modalities,)
+        Non-negative weights, at least one positive.
+    present : ndarray of shape (n_samples, n_modalities)
+        True where the modality is present.
+    total : {"one", "sum"}
+        The row's whole weight: 1, or the sum of all weights (returned as a
+        factor, see below).
+
+    Returns
+    -------
+    shares : ndarray of shape (n_samples, n_modalities)
+        Row weights; with ``total="sum"``, divided by the largest weight
+        (multiply the combined result by ``scale``).
+    scale : float
+        1.0 for ``total="one"``, else the largest weight.
+    no_weight : ndarray of shape (n_samples,)
+        Rows whose present modalities all have zero weight (their shares are
+        0; each family says what that means).
+    """
+    weights = np.asarray(weights, dtype=float)
+    top = weights.max()
+    ratios = weights / top
+    kept = present.astype(float) * ratios
+    kept_total = kept.sum(axis=1, keepdims=True)
+    no_weight = kept_total[:, 0] == 0
+    target = ratios.sum() if total == "sum" else 1.0
+    shares = np.divide(
+        kept * target, kept_total, out=np.zeros_like(kept), where=kept_total > 0
+    )
+    return shares, (top if total == "sum" else 1.0), no_weight
+
+
+def check_no_overflow(values, owner, weights):
+    """Refuse a weighted result that overflowed float64 (huge weights)."""
+    if not np.isfinite(values).all():
+        raise ValueError(
+            f"{owner}: the weighted features overflow float64 with weights "
+            f"{weights!r}; only the weights' ratios and a moderate scale "
+            "matter, so divide them all by a common factor (e.g. their "
+            "largest)."
+        )
+    return values
 
 
 def default_output(estimator):
@@ -202,6 +302,96 @@ class ModalityComposition(_BaseComposition):
             if names and all(isinstance(name, str) for name in names):
                 self.feature_names_in_ = np.asarray(names, dtype=object)
         return X
+
+    # -- the modality spec (validate -> resolve -> select -> missing) -----
+
+    def _check_modality_estimator(self, name, estimator):
+        """Check one modality's estimator (not ``"drop"``); each family says
+        what it accepts. Raises TypeError or ValueError naming the modality."""
+
+    def _validate_modalities(self, X):
+        """Validate the specs once into :class:`Modality` records (dropped
+        modalities left out), resolving each column on ``X``.
+
+        Stores and returns the records as ``_modalities``; every later step
+        (fit, transform, predict) iterates them.
+        """
+        param = self._modalities_param
+        self._check_spec_names()
+        kept = []
+        for name, estimator, column in getattr(self, param):
+            if is_drop(estimator):
+                continue  # no column read, no output
+            if isinstance(estimator, type):
+                raise TypeError(
+                    f"Modality {name!r}: expected an estimator instance, got the "
+                    f"class {estimator.__name__}; write {estimator.__name__}()."
+                )
+            self._check_modality_estimator(name, estimator)
+            kept.append((name, estimator, column))
+        if not kept:
+            raise ValueError(f"{param}: every modality is 'drop'; keep at least one.")
+        keys = resolve_columns(X, [(name, column) for name, _, column in kept])
+        records = []
+        for (name, estimator, column), (key, scalar) in zip(kept, keys):
+            if not scalar and len(set(key)) != len(key):
+                repeated = sorted({k for k in key if key.count(k) > 1}, key=str)
+                raise ValueError(
+                    f"Modality {name!r} selects columns {repeated!r} more than once."
+                )
+            records.append(Modality(name, estimator, column, key, scalar))
+        self._modalities = records
+        return records
+
+    def _fitted_specs(self, fitted):
+        """The ``(name, fitted estimator or "drop", column)`` list of every
+        spec, in spec order, from ``fitted`` ({name: fitted estimator})."""
+        return [
+            (name, fitted.get(name, "drop") if not is_drop(est) else "drop", column)
+            for name, est, column in getattr(self, self._modalities_param)
+        ]
+
+    def _used_columns(self):
+        """The column keys the fitted modalities read."""
+        return [modality.key for modality in self._modalities]
+
+    def _check_predict_table(self, X):
+        """Check a predict-time table against the fitted layout."""
+        return self._check_table(X, reset=False, columns=self._used_columns())
+
+    def _select_all(self, X, missing="zero", fills=("zero", "mean"), fit=False):
+        """Each modality's column (1-D cells or a 2-D block) and present
+        mask, in ``_modalities`` order: the one place ``X`` is read.
+
+        With ``missing="raise"`` a missing cell raises, naming the row, the
+        column and the modality (and the ``fills`` that would accept it).
+        With ``fit``, the fit-time rule :meth:`_check_fittable` applies;
+        otherwise any rows are accepted, down to one, including rows where a
+        modality is missing everywhere.
+        """
+        columns = select_columns(X, [m.key for m in self._modalities])
+        selected = []
+        for modality, column in zip(self._modalities, columns):
+            present = present_rows(
+                column,
+                key=modality.key,
+                name=modality.name,
+                missing=missing,
+                fills=fills,
+            )
+            if fit:
+                self._check_fittable(modality, present)
+            selected.append((column, present))
+        return selected
+
+    @staticmethod
+    def _check_fittable(modality, present, what="missing (None or NaN)"):
+        """The fit-time rule: a modality needs present rows to be fitted."""
+        if not present.any():
+            raise ValueError(
+                f"Modality {modality.name!r} is {what} in every one of the "
+                f"{len(present)} samples, so it cannot be fitted."
+            )
 
     def _check_spec_names(self):
         """Check that the specs are ``(name, estimator, column)`` triples with

@@ -24,10 +24,7 @@ from sklearn_mbm._compat import (
     _raise_for_params,
     _routing_enabled,
 )
-
-
-def is_drop(estimator):
-    return isinstance(estimator, str) and estimator == "drop"
+from sklearn_mbm._composition import is_drop
 
 
 def modality_router(owner, named_estimators):

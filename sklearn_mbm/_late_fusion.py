@@ -32,20 +32,15 @@ from sklearn_mbm._compat import (
     _print_elapsed_time,
     _VisualBlock,
 )
-from sklearn_mbm._composition import ModalityComposition
+from sklearn_mbm._composition import ModalityComposition, share_row_weights
+from sklearn_mbm._docstrings import substitute_docs
 from sklearn_mbm._fit_params import (
-    is_drop,
     modality_router,
     route_fit_params,
     rows_of,
     weight_params,
 )
-from sklearn_mbm._routing import (
-    missing_mask,
-    resolve_column,
-    select_column,
-    take_rows,
-)
+from sklearn_mbm._routing import take_rows
 
 
 def _samples_text(rows):
@@ -152,12 +147,11 @@ _SHARED_ATTRIBUTES = """estimators_ : list of estimators
 """
 
 
-def _shared_docs(cls):
-    """Put the shared parameters and attributes into ``cls``'s docstring."""
-    cls.__doc__ = cls.__doc__.replace(
-        "    {shared_parameters}\n", "    " + _SHARED_PARAMETERS
-    ).replace("    {shared_attributes}\n", "    " + _SHARED_ATTRIBUTES)
-    return cls
+#: Puts the shared parameters and attributes into a late-fusion docstring.
+_shared_docs = substitute_docs(
+    shared_parameters=_SHARED_PARAMETERS.strip() + "\n",
+    shared_attributes=_SHARED_ATTRIBUTES.strip() + "\n",
+)
 
 
 class _BaseLateFusion(ModalityComposition):
@@ -183,9 +177,11 @@ class _BaseLateFusion(ModalityComposition):
 
     # -- what subclasses define ------------------------------------------------
 
-    def _needed_method(self):
-        """The method each modality's estimator must have."""
-        return self._stacked_method
+    #: The ``method`` options: {name: rule} (see :mod:`sklearn_mbm._late_rules`).
+    _rules: dict = {}
+
+    def _rule(self):
+        return self._rules[self.method]
 
     def _check_target(self, y):
         """Check ``y`` (not None) and return it 1-D."""
@@ -225,38 +221,19 @@ class _BaseLateFusion(ModalityComposition):
             )
         return self._check_target(y)
 
-    def _active_modalities(self, X):
-        """Return the names and the ``(name, estimator, key)`` of the
-        modalities that are not dropped, checking what ``method`` needs."""
-        names = self._check_spec_names()
-        needed = self._needed_method()
+    def _check_modality_estimator(self, name, estimator):
+        needed = self._rule().needed_method(self)
         right_kind = is_classifier if self._kind == "classifier" else is_regressor
-        active = []
-        for name, estimator, column in self.estimators:
-            if is_drop(estimator):
-                continue
-            if not right_kind(estimator):
-                raise ValueError(
-                    f"estimators: {name!r} must be a {self._kind} (or a Pipeline "
-                    f"ending in one), got {estimator!r}."
-                )
-            if not hasattr(estimator, needed):
-                raise ValueError(
-                    f"estimators: {name!r} has no {needed} method, which "
-                    f"method={self.method!r} needs; got {estimator!r}."
-                )
-            key, scalar = resolve_column(X, column, name=name)
-            if not scalar and len(set(key)) != len(key):
-                repeated = sorted({k for k in key if key.count(k) > 1}, key=str)
-                raise ValueError(
-                    f"Modality {name!r} selects columns {repeated!r} more than once."
-                )
-            active.append((name, estimator, key))
-        if not active:
+        if not right_kind(estimator):
             raise ValueError(
-                "estimators: every estimator is 'drop'; at least one is needed."
+                f"estimators: {name!r} must be a {self._kind} (or a Pipeline "
+                f"ending in one), got {estimator!r}."
             )
-        return names, active
+        if not hasattr(estimator, needed):
+            raise ValueError(
+                f"estimators: {name!r} has no {needed} method, which "
+                f"method={self.method!r} needs; got {estimator!r}."
+            )
 
     @staticmethod
     def _raise_if_no_modality(missing, names, *, stage):
@@ -318,18 +295,13 @@ class _BaseLateFusion(ModalityComposition):
             sample_weight = _check_sample_weight(sample_weight, X)
         y_fit = self._encode_target(y)
 
-        names, active = self._active_modalities(X)
-        active_names = [name for name, _, _ in active]
+        modalities = self._validate_modalities(X)
+        active = [(m.name, m.estimator, m.key) for m in modalities]
+        active_names = [m.name for m in modalities]
         self.weights_ = self._check_weights(active_names)
 
-        data = [select_column(X, key) for _, _, key in active]
-        missing = np.vstack([missing_mask(d) for d in data])
-        for name, row_missing in zip(active_names, missing):
-            if row_missing.all():
-                raise ValueError(
-                    f"Modality {name!r} is missing (None or NaN) in every one of "
-                    f"the {len(row_missing)} samples, so it cannot be fitted."
-                )
+        data, present = zip(*self._select_all(X, fit=True))
+        missing = ~np.vstack(present)
         self._raise_if_no_modality(missing, active_names, stage="learn")
         params = route_fit_params(
             self,
@@ -339,7 +311,7 @@ class _BaseLateFusion(ModalityComposition):
         )
 
         splits = None
-        if self.method == "stacking":
+        if self._rule().stacks:
             cv = check_cv(self.cv, y, classifier=is_classifier(self))
             splits = list(cv.split(X, y))
 
@@ -368,10 +340,10 @@ class _BaseLateFusion(ModalityComposition):
         self._columns = [(name, key) for name, _, key in active]
         fitted = dict(zip(active_names, self.estimators_))
         self.named_estimators_ = Bunch(
-            **{name: fitted.get(name, "drop") for name in names}
+            **{name: est for name, est, _ in self._fitted_specs(fitted)}
         )
 
-        if self.method == "stacking":
+        if self._rule().stacks:
             self._fill = self._stack_fill(y_fit)
             self._indicated = missing.any(axis=1)
             outputs = []
@@ -396,10 +368,7 @@ class _BaseLateFusion(ModalityComposition):
     def _check_predict_input(self, X):
         check_is_fitted(self)
         # columns taken by name: extra, reordered or unused absent ones are fine
-        X = self._check_table(X, reset=False, columns=[key for _, key in self._columns])
-        for name, key in self._columns:
-            resolve_column(X, key, name=name)
-        return X
+        return self._check_predict_table(X)
 
     def _modality_outputs(self, X, method):
         """Each modality's ``method`` outputs (see ``_modality_output``) on the
@@ -408,10 +377,9 @@ class _BaseLateFusion(ModalityComposition):
         X = self._check_predict_input(X)
         n_samples = X.shape[0]
         outputs, missing = [], []
-        for (_, key), estimator in zip(self._columns, self.estimators_):
-            data = select_column(X, key)
-            row_missing = missing_mask(data)
-            present = np.flatnonzero(~row_missing)
+        for (data, rows), estimator in zip(self._select_all(X), self.estimators_):
+            row_missing = ~rows
+            present = np.flatnonzero(rows)
             cells = data if len(present) == n_samples else take_rows(data, present)
             outputs.append(
                 self._modality_output(estimator, cells, present, n_samples, method)
@@ -425,9 +393,8 @@ class _BaseLateFusion(ModalityComposition):
     def _row_weights(self, missing):
         """Weights (n_modalities, n_samples) of the modalities present per row."""
         weights = np.array([self.weights_[name] for name, _ in self._columns])
-        row_weights = weights[:, None] * ~missing
-        total = row_weights.sum(axis=0)
-        rows = np.flatnonzero(total == 0)
+        shares, _, no_weight = share_row_weights(weights, ~missing.T, total="one")
+        rows = np.flatnonzero(no_weight)
         if rows.size:
             present = [
                 name for name, _ in self._columns if not missing[:, rows[0]].all()
@@ -438,7 +405,7 @@ class _BaseLateFusion(ModalityComposition):
                 "no estimator votes. Give them a positive weight or fill another "
                 "modality."
             )
-        return row_weights / total
+        return shares.T
 
     def _weighted_mean(self, X, method):
         """The weighted mean, over the modalities present in each row, of
@@ -496,15 +463,17 @@ class _BaseLateFusion(ModalityComposition):
         return tags
 
     def _sk_visual_block_(self):
+        rule = self._rules.get(self.method)  # the repr may come before fit
+        stacks = rule is not None and rule.stacks
         names, estimators, columns = zip(*self.estimators)
         parallel = _VisualBlock(
             "parallel",
             estimators,
             names=names,
             name_details=[str(column) for column in columns],
-            dash_wrapped=self.method != "stacking",
+            dash_wrapped=not stacks,
         )
-        if self.method != "stacking":
+        if not stacks:
             return parallel
         final = self.final_estimator
         final = self._default_final_estimator() if final is None else final

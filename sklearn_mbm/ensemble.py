@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from sklearn_mbm._compat import StrOptions
 from sklearn_mbm._late_fusion import _BaseLateFusion, _shared_docs
+from sklearn_mbm._late_rules import CLASSIFIER_RULES, REGRESSOR_RULES
 
 __all__ = ["LateFusionClassifier", "LateFusionRegressor"]
 
@@ -149,8 +150,10 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
 
     _parameter_constraints: dict = {
         **_BaseLateFusion._parameter_constraints,
-        "method": [StrOptions({"soft", "hard", "stacking"})],
+        "method": [StrOptions(set(CLASSIFIER_RULES))],
     }
+
+    _rules = CLASSIFIER_RULES
 
     def __init__(
         self,
@@ -175,9 +178,6 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
     _stacked_method = "predict_proba"
 
     # -- target and outputs (the hooks of _BaseLateFusion) ------------------
-
-    def _needed_method(self):
-        return "predict" if self.method == "hard" else "predict_proba"
 
     def _check_target(self, y):
         y_type = type_of_target(y, input_name="y")
@@ -246,34 +246,11 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
             The predicted class labels.
         """
         check_is_fitted(self)
-        if self.method == "soft":
-            indices = self._weighted_mean(X, "predict_proba").argmax(axis=1)
-        elif self.method == "hard":
-            predictions, missing = self._modality_outputs(X, "predict")
-            row_weights = self._row_weights(missing)
-            votes = np.zeros((len(predictions[0]), len(self.classes_)))
-            rows = np.arange(len(predictions[0]))
-            for prediction, weight in zip(predictions, row_weights):
-                present = prediction >= 0
-                np.add.at(votes, (rows[present], prediction[present]), weight[present])
-            indices = votes.argmax(axis=1)
-        else:
-            indices = self.final_estimator_.predict(self._stacked(X))
+        indices = self._rule().predict(self, X)
         return self.classes_.take(np.asarray(indices, dtype=int))
 
     def _check_proba(self):
-        if self.method == "hard":
-            raise AttributeError(
-                "predict_proba is not available when method='hard'; use "
-                "method='soft' or 'stacking'."
-            )
-        if self.method == "stacking":
-            final = getattr(self, "final_estimator_", self.final_estimator)
-            if final is not None and not hasattr(final, "predict_proba"):
-                raise AttributeError(
-                    "predict_proba is not available: the final estimator "
-                    f"{final!r} has no predict_proba."
-                )
+        self._rule().check(self, "predict_proba")
         return True
 
     @available_if(_check_proba)
@@ -295,21 +272,10 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
             Class probabilities, columns in ``classes_`` order.
         """
         check_is_fitted(self)
-        if self.method == "stacking":
-            return self.final_estimator_.predict_proba(self._stacked(X))
-        return self._weighted_mean(X, "predict_proba")
+        return self._rule().predict_proba(self, X)
 
     def _check_decision_function(self):
-        if self.method != "stacking":
-            raise AttributeError(
-                "decision_function is only available with method='stacking'."
-            )
-        final = getattr(self, "final_estimator_", self.final_estimator)
-        if final is not None and not hasattr(final, "decision_function"):
-            raise AttributeError(
-                "decision_function is not available: the final estimator "
-                f"{final!r} has no decision_function."
-            )
+        self._rule().check(self, "decision_function")
         return True
 
     @available_if(_check_decision_function)
@@ -424,8 +390,10 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
 
     _parameter_constraints: dict = {
         **_BaseLateFusion._parameter_constraints,
-        "method": [StrOptions({"mean", "stacking"})],
+        "method": [StrOptions(set(REGRESSOR_RULES))],
     }
+
+    _rules = REGRESSOR_RULES
 
     _kind = "regressor"
     _stacked_method = "predict"
@@ -491,6 +459,4 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
             The predicted values.
         """
         check_is_fitted(self)
-        if self.method == "stacking":
-            return self.final_estimator_.predict(self._stacked(X))
-        return self._weighted_mean(X, "predict")[:, 0]
+        return self._rule().predict(self, X)

@@ -13,24 +13,13 @@ so a search over ``weights``, ``normalize`` or ``method`` never extracts twice.
 """
 
 import os
-import time
 from numbers import Integral
 
-import joblib
 import numpy as np
-from scipy import sparse
-from sklearn.base import TransformerMixin, clone
-from sklearn.decomposition import PCA
-from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import (
-    check_array,
-    check_is_fitted,
-    check_memory,
-)
+from sklearn.base import TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
-from sklearn_mbm import _row_cache as row_cache
-from sklearn_mbm._cache import callables_token, fingerprint
-from sklearn_mbm._cache_layer import cached_call
+from sklearn_mbm._blocks import ModalityBlocks
 from sklearn_mbm._compat import (
     HasMethods,
     Interval,
@@ -38,85 +27,13 @@ from sklearn_mbm._compat import (
     _fit_context,
     _VisualBlock,
 )
-from sklearn_mbm._composition import ModalityComposition, default_output
-from sklearn_mbm._normalize import make_normalizer
-from sklearn_mbm._routing import (
-    describe_row,
-    present_rows,
-    resolve_column,
-    select_column,
-    take_rows,
-)
+from sklearn_mbm._composition import ModalityComposition
+from sklearn_mbm._early_rules import EARLY_FUSION
 
 # re-exported: users of FusionTransformer look for its weight search helpers here
 from sklearn_mbm._weight_search import fusion_weight_distribution, fusion_weight_grid
 
 __all__ = ["FusionTransformer", "fusion_weight_distribution", "fusion_weight_grid"]
-
-
-# --------------------------------------------------------------------------
-# Extraction steps, module level so that joblib.Memory can cache them.
-# --------------------------------------------------------------------------
-
-
-def _fit_transform_one(key, transformer, X, y, reuse_rows=False):
-    """Fit ``transformer`` on one modality's column and return it with its output.
-
-    Cached on ``key`` alone (a fingerprint of the transformer's parameters, ``X``
-    and ``y``), so joblib.Memory never hashes the data itself. With
-    ``reuse_rows`` (a cache location is set), an extractor whose rows depend on
-    their own cells only takes the rows other folds computed
-    (:mod:`sklearn_mbm._row_cache`)."""
-    if reuse_rows and row_cache.rows_are_independent(transformer):
-        transformer.fit(X, y)
-        return transformer, row_cache.transform(transformer, X)
-    if hasattr(transformer, "fit_transform"):
-        Xt = transformer.fit_transform(X, y)
-    else:  # pragma: no cover - every sklearn transformer has fit_transform
-        Xt = transformer.fit(X, y).transform(X)
-    return transformer, Xt
-
-
-def _transform_one(key, transformer, X, reuse_rows=False):
-    """Transform one modality's column; cached on ``key`` alone (a fingerprint
-    of the fit's key and ``X``); ``reuse_rows`` as for
-    :func:`_fit_transform_one`."""
-    if reuse_rows:
-        return row_cache.transform(transformer, X)
-    return transformer.transform(X)
-
-
-_IGNORED = ["transformer", "X", "y"]  # the cache key stands for these
-
-
-def _as_float_block(Xt, name, n_rows):
-    """Check an extractor's output: 2-D, one row per input row, float64 dense."""
-    if sparse.issparse(Xt):
-        Xt = Xt.toarray()
-    Xt = np.asarray(Xt)
-    if Xt.ndim != 2 or Xt.shape[0] != n_rows:
-        raise ValueError(
-            f"The transformer of modality {name!r} returned an array of shape "
-            f"{Xt.shape}; expected 2-D with {n_rows} rows."
-        )
-    return Xt.astype(np.float64, copy=False)
-
-
-class _Block:
-    """Fitted state of one modality (private; the public view is the ``*_``
-    attributes of FusionTransformer)."""
-
-    def __init__(self, name, transformer, key, scalar):
-        self.name = name
-        self.transformer = transformer  # unfitted param, or "passthrough"
-        self.key = key
-        self.scalar = scalar
-        self.fitted = None
-        self.fit_key = None
-        self.normalizer = None
-        self.projection = None
-        self.fill = None
-        self.n_input_features = None
 
 
 class FusionTransformer(TransformerMixin, ModalityComposition):
@@ -132,7 +49,8 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
     - ``method="concat"``: ``[w_1 * N_1(X_1), ..., w_k * N_k(X_k)]``;
     - ``method="weighted_sum"``: ``sum_m w_m * P_m(N_m(X_m))``, where ``P_m``
       is a PCA of block ``m`` to ``n_components`` dimensions learned in
-      ``fit`` — the seed's ``Y = a*X_image + b*X_text + c*X_audio``.
+      ``fit``: the weighted sum of the modalities, with the modality
+      weights ``w_m``.
 
     Parameters
     ----------
@@ -266,7 +184,7 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
     _parameter_constraints = {
         **ModalityComposition._parameter_constraints,
         "transformers": [list],
-        "method": [StrOptions({"concat", "weighted_sum"})],
+        "method": [StrOptions(set(EARLY_FUSION))],
         "normalize": [StrOptions({"standard", "l2", "block"}), None],
         "n_components": [Interval(Integral, 1, None, closed="left"), None],
         "missing": [StrOptions({"raise", "zero", "mean"})],
@@ -296,295 +214,45 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
         self.n_jobs = n_jobs
         self.verbose = verbose
 
-    # -- validation -----------------------------------------------------------
-
-    def _check_specs(self, X, routes=None):
-        """The modalities' ``_Block``; ``routes`` ({name: (key, scalar)}) are
-        columns already resolved on ``X`` by the caller."""
-        self._check_spec_names()
-        blocks = []
-        for name, transformer, column in self.transformers:
-            if isinstance(transformer, str) and transformer == "drop":
-                continue  # no columns, no block: its column is never read
-            if isinstance(transformer, type):
-                raise TypeError(
-                    f"Modality {name!r}: expected a transformer instance, got the "
-                    f"class {transformer.__name__}; write {transformer.__name__}()."
-                )
-            if transformer != "passthrough" and not (
-                hasattr(transformer, "fit") and hasattr(transformer, "transform")
-            ):
-                raise TypeError(
-                    f"Modality {name!r}: the transformer must implement fit and "
-                    f"transform, or be 'passthrough' or 'drop'; got {transformer!r}."
-                )
-            if routes is None:
-                key, scalar = resolve_column(X, column, name=name)
-            else:
-                key, scalar = routes[name]
-            blocks.append(_Block(name, transformer, key, scalar))
-        if not blocks:
-            raise ValueError(
-                "Every modality's transformer is 'drop'; keep at least one."
+    def _check_modality_estimator(self, name, estimator):
+        if isinstance(estimator, str) and estimator == "passthrough":
+            return
+        if not (hasattr(estimator, "fit") and hasattr(estimator, "transform")):
+            raise TypeError(
+                f"Modality {name!r}: the transformer must implement fit and "
+                f"transform, or be 'passthrough' or 'drop'; got {estimator!r}."
             )
-        return blocks
-
-    # -- extraction -----------------------------------------------------------
-
-    #: The values of ``missing`` named by the missing-cell error (the
-    #: neural estimators, which have no "mean", set their own on theirs).
-    _missing_fills = ("zero", "mean")
-
-    def _present_rows(self, block, column):
-        """Missing-cell mask of a column, raising for missing='raise'."""
-        return present_rows(
-            column,
-            key=block.key,
-            name=block.name,
-            missing=self.missing,
-            fills=self._missing_fills,
-        )
-
-    def _extract(self, block, column, y, fit, memory):
-        """Run one block's transformer on its present rows."""
-        start = time.perf_counter()
-        cached = memory.location is not None
-        if block.transformer == "passthrough":
-            if hasattr(column, "to_numpy"):  # faster than a per-column dtype check
-                column = column.to_numpy()
-            Xt = check_array(column, dtype=np.float64, input_name=block.name)
-            fitted, fit_key = "passthrough", None
-        elif fit:
-            # an internal step: our blocks must not follow a global
-            # set_config(transform_output=...), as in sklearn's meta-estimators
-            unfitted = default_output(clone(block.transformer))
-            fit_key = fingerprint(unfitted, column, y) if cached else None
-            fitted, Xt = cached_call(
-                memory,
-                _fit_transform_one,
-                _IGNORED,
-                fit_key,
-                unfitted,
-                column,
-                y,
-                cached,
-            )
-        else:
-            fitted, fit_key = block.fitted, block.fit_key
-            key = None
-            if cached:
-                # The fitted transformer's identity: the key of a cached fit, or
-                # (fitted without memory, or memory set after fit / on a loaded
-                # model) a hash of its fitted state. The code of callable
-                # parameters is hashed as it is now, since a loaded model calls
-                # today's code.
-                fitted_id = fit_key or joblib.hash(fitted)
-                key = fingerprint(fitted_id + callables_token(fitted), column)
-            Xt = cached_call(
-                memory, _transform_one, _IGNORED[:2], key, fitted, column, cached
-            )
-        if self.verbose:
-            elapsed = time.perf_counter() - start
-            print(f"[FusionTransformer] {block.name}: {elapsed:.2f}s", flush=True)
-        return fitted, fit_key, Xt
-
-    def _extract_all(self, blocks, X, y, fit):
-        """Select, check and extract every block; return (outputs, present)."""
-        memory = check_memory(self.memory)
-        columns, present = [], []
-        for block in blocks:
-            column = select_column(X, block.key)
-            rows = self._present_rows(block, column)
-            if not rows.any():
-                raise ValueError(
-                    f"Every row of modality {block.name!r} (column {block.key!r}) "
-                    "is missing."
-                )
-            present.append(rows)
-            columns.append(column if rows.all() else take_rows(column, rows))
-        y_rows = [
-            None if y is None or rows.all() else take_rows(np.asarray(y), rows)
-            for rows in present
-        ]
-        jobs = [
-            (block, column, y if yr is None else yr, fit, memory)
-            for block, column, yr in zip(blocks, columns, y_rows)
-        ]
-        if self.n_jobs in (None, 1) or len(jobs) == 1:
-            # A plain loop: inside a Dask task, a Parallel would submit nested
-            # tasks even for n_jobs=1 (joblib's dask backend ignores it),
-            # shipping each column to another worker and the features back.
-            results = [self._extract(*job) for job in jobs]
-        else:
-            results = Parallel(n_jobs=self.n_jobs)(
-                delayed(self._extract)(*job) for job in jobs
-            )
-        outputs = []
-        for i, (block, (fitted, fit_key, Xt)) in enumerate(zip(blocks, results)):
-            if fit:
-                block.fitted, block.fit_key = fitted, fit_key
-            Xt = _as_float_block(Xt, block.name, int(present[i].sum()))
-            Xt, present[i] = self._drop_failed_rows(block, Xt, present[i], X)
-            outputs.append(Xt)
-        return outputs, present
-
-    def _drop_failed_rows(self, block, Xt, rows, X):
-        """Rows an extractor returned as all-NaN (``on_error="warn"``) are
-        missing cells; any other non-finite value is an error."""
-        finite = np.isfinite(Xt)
-        failed = ~finite.any(axis=1) if Xt.shape[1] else np.zeros(len(Xt), bool)
-        bad = ~finite.all(axis=1) & ~failed
-        row_ids = np.flatnonzero(rows)
-        if bad.any():
-            raise ValueError(
-                f"The transformer of modality {block.name!r} returned NaN or "
-                f"infinite values for {describe_row(X, int(row_ids[np.argmax(bad)]))}."
-            )
-        if failed.any():
-            if self.missing == "raise":
-                raise ValueError(
-                    f"The transformer of modality {block.name!r} could not process "
-                    f"{describe_row(X, int(row_ids[np.argmax(failed)]))} (it "
-                    "returned a row of "
-                    "NaN). Set missing='zero' or 'mean' to treat such rows as "
-                    "missing."
-                )
-            rows = rows.copy()
-            rows[row_ids[failed]] = False
-            Xt = Xt[~failed]
-        return Xt, rows
-
-    # -- normalisation, projection, fill -------------------------------------
-
-    def _fit_block_maps(self, blocks, outputs, n_samples):
-        n_components = self._n_components(outputs, n_samples)
-        for block, Xt in zip(blocks, outputs):
-            if len(Xt) == 0:
-                raise ValueError(
-                    f"Every row of modality {block.name!r} is missing or failed."
-                )
-            block.n_input_features = Xt.shape[1]
-            normalizer = default_output(make_normalizer(self.normalize))
-            block.normalizer = normalizer.fit(Xt)
-            block.projection = None
-            if self.method == "weighted_sum":
-                Xn = block.normalizer.transform(Xt)
-                pca = default_output(PCA(n_components, svd_solver="full"))
-                block.projection = pca.fit(Xn)
-            if self.missing == "mean":
-                block.fill = self._map_block(block, Xt).mean(axis=0)
-            else:
-                block.fill = np.zeros(n_components or Xt.shape[1])
-
-    def _n_components(self, outputs, n_samples):
-        if self.method != "weighted_sum":
-            return None
-        widths = {name: X.shape[1] for name, X in zip(self._names, outputs)}
-        n_rows = min(len(X) for X in outputs)
-        if self.n_components is None:
-            return max(1, min(min(widths.values()), n_rows))
-        narrowest = min(widths, key=widths.get)
-        if self.n_components > widths[narrowest]:
-            raise ValueError(
-                f"n_components={self.n_components} is larger than the "
-                f"{widths[narrowest]} features of modality {narrowest!r}; use "
-                f"n_components <= {widths[narrowest]} or None."
-            )
-        if self.n_components > n_rows:
-            raise ValueError(
-                f"n_components={self.n_components} is larger than the "
-                f"{n_rows} training rows of the smallest modality."
-            )
-        return self.n_components
-
-    @staticmethod
-    def _map_block(block, Xt):
-        if Xt.shape[1] != block.n_input_features:
-            raise ValueError(
-                f"Modality {block.name!r} gave {Xt.shape[1]} features at transform "
-                f"but {block.n_input_features} at fit."
-            )
-        Xn = block.normalizer.transform(Xt)
-        return block.projection.transform(Xn) if block.projection is not None else Xn
-
-    def _ready_blocks(self, blocks, outputs, present, n_samples):
-        """Map and fill every block to ``n_samples`` rows (weights not applied)."""
-        ready = []
-        for block, Xt, rows in zip(blocks, outputs, present):
-            mapped = self._map_block(block, Xt)
-            full = np.empty((n_samples, mapped.shape[1]))
-            full[rows] = mapped
-            full[~rows] = block.fill
-            ready.append(full)
-        return ready
-
-    def _combine(self, ready, present):
-        weights = np.array([self.weights_[name] for name in self._names])
-        if self.method == "concat":
-            return np.hstack([w * B for w, B in zip(weights, ready)])
-        present = np.column_stack(present).astype(float)
-        row_weights = np.broadcast_to(weights, present.shape).copy()
-        if self.missing == "zero":
-            # Present blocks share the total weight of the row's blocks.
-            kept = (present * weights).sum(axis=1, keepdims=True)
-            scale = np.divide(
-                weights.sum(), kept, out=np.zeros_like(kept), where=kept > 0
-            )
-            row_weights = present * weights * scale
-        return sum(row_weights[:, [m]] * B for m, B in enumerate(ready))
-
-    # -- public API -------------------------------------------------------------
 
     def _fit_blocks(self, X, y):
+        """Check ``X``, fit every block; return the fused features."""
         X = self._check_table(X, reset=True)
-        return self._fit_checked(X, y)
-
-    def _fit_checked(self, X, y, routes=None):
-        """Fit on a checked table; return the ready blocks and presence.
-
-        Also the private hook of the neural fusion estimators, which check
-        ``X`` and resolve the columns (``routes``) themselves: the blocks are
-        normalised and filled, weights not applied.
-        """
-        blocks = self._check_specs(X, routes)
-        self._names = [block.name for block in blocks]
+        modalities = self._validate_modalities(X)
+        self._names = [modality.name for modality in modalities]
         self.weights_ = self._check_weights(self._names)
-        outputs, present = self._extract_all(blocks, X, y, fit=True)
-        self._fit_block_maps(blocks, outputs, X.shape[0])
+        rule = EARLY_FUSION[self.method]
+        blocks = ModalityBlocks(
+            modalities,
+            normalize=self.normalize,
+            missing=self.missing,
+            memory=self.memory,
+            n_jobs=self.n_jobs,
+            verbose=self.verbose,
+        )
+        ready, present = blocks.fit(
+            self._select_all(X, self.missing, fit=True),
+            y,
+            projections=lambda outputs: rule.projections(self, outputs),
+        )
         self._blocks = blocks
-        fitted = {b.name: b.fitted for b in blocks}
-        self.transformers_ = [
-            (name, fitted.get(name, "drop"), column)
-            for name, _, column in self.transformers
-        ]
-        self.normalizers_ = {b.name: b.normalizer for b in blocks}
+        states = blocks.states
+        self.transformers_ = self._fitted_specs({b.name: b.fitted for b in states})
+        self.normalizers_ = {b.name: b.normalizer for b in states}
         self.projections_ = {
-            b.name: b.projection for b in blocks if b.projection is not None
+            b.name: b.projection for b in states if b.projection is not None
         }
-        self.fill_values_ = {b.name: b.fill for b in blocks}
-        ready = self._ready_blocks(blocks, outputs, present, X.shape[0])
-        self.output_slices_ = self._output_slices([B.shape[1] for B in ready])
-        return ready, present
-
-    def _output_slices(self, widths):
-        if self.method == "weighted_sum":
-            return {name: slice(0, widths[0]) for name in self._names}
-        ends = np.cumsum(widths)
-        return {
-            name: slice(int(end - width), int(end))
-            for name, width, end in zip(self._names, widths, ends)
-        }
-
-    def _transform_ready(self, X):
-        check_is_fitted(self)
-        keys = [block.key for block in self._blocks]
-        X = self._check_table(X, reset=False, columns=keys)
-        return self._transform_checked(X)
-
-    def _transform_checked(self, X):
-        """``_transform_ready`` on a checked table (the neural hook)."""
-        outputs, present = self._extract_all(self._blocks, X, None, fit=False)
-        return self._ready_blocks(self._blocks, outputs, present, X.shape[0]), present
+        self.fill_values_ = {b.name: b.fill for b in states}
+        self.output_slices_ = rule.slices(self._names, [B.shape[1] for B in ready])
+        return rule.combine(self, ready, present)
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
@@ -621,8 +289,7 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
         X_fused : ndarray of shape (n_samples, n_features_out)
             Fused features.
         """
-        ready, present = self._fit_blocks(X, y)
-        return self._combine(ready, present)
+        return self._fit_blocks(X, y)
 
     def transform(self, X):
         """Extract, normalise and fuse the modalities of ``X``.
@@ -637,8 +304,11 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
         X_fused : ndarray of shape (n_samples, n_features_out)
             Fused features.
         """
-        ready, present = self._transform_ready(X)
-        return self._combine(ready, present)
+        check_is_fitted(self)
+        X = self._check_predict_table(X)
+        selected = self._select_all(X, self.missing)
+        ready, present = self._blocks.transform(selected, self.missing)
+        return EARLY_FUSION[self.method].combine(self, ready, present)
 
     @property
     def named_transformers_(self):
@@ -667,31 +337,25 @@ class FusionTransformer(TransformerMixin, ModalityComposition):
         if input_features is not None and hasattr(self, "feature_names_in_"):
             if not np.array_equal(np.asarray(input_features), self.feature_names_in_):
                 raise ValueError("input_features is not equal to feature_names_in_.")
-        if self.method == "weighted_sum":
-            width = next(iter(self.output_slices_.values())).stop
-            return np.asarray([f"fused__pc{i}" for i in range(width)], dtype=object)
-        names = []
-        for block in self._blocks:
-            width = (
-                self.output_slices_[block.name].stop
-                - self.output_slices_[block.name].start
-            )
-            names.extend(
-                f"{block.name}__{f}" for f in self._block_features(block, width)
-            )
+        names = EARLY_FUSION[self.method].feature_names(
+            self, self._block_features, self.output_slices_
+        )
         return np.asarray(names, dtype=object)
 
-    def _block_features(self, block, width):
-        if block.fitted == "passthrough":
-            keys = block.key if isinstance(block.key, list) else [block.key]
+    def _block_features(self, name, width):
+        """A modality's own output names (``width`` of them)."""
+        state = next(b for b in self._blocks.states if b.name == name)
+        key = state.modality.key
+        if state.fitted == "passthrough":
+            keys = key if isinstance(key, list) else [key]
             if hasattr(self, "feature_names_in_") or isinstance(keys[0], str):
                 if isinstance(keys[0], str):
                     return [str(k) for k in keys]
                 return [str(self.feature_names_in_[k]) for k in keys]
             return [f"x{k}" for k in keys]
-        if hasattr(block.fitted, "get_feature_names_out"):
+        if hasattr(state.fitted, "get_feature_names_out"):
             try:
-                names = block.fitted.get_feature_names_out()
+                names = state.fitted.get_feature_names_out()
             except (AttributeError, ValueError, TypeError, NotImplementedError):
                 names = None
             if names is not None and len(names) == width:

@@ -3,20 +3,13 @@
 import numbers
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
-from sklearn_mbm._base_extractor import (
-    CELL_ERRORS,
-    _BaseExtractor,
-    numbered_names,
-    substitute,
-    try_load,
-)
+from sklearn_mbm._base_extractor import _BaseExtractor, numbered_names, substitute
 from sklearn_mbm._compat import HasMethods, Interval, StrOptions
-from sklearn_mbm._io import is_missing, load_image_cell, sample_index, thread_count
+from sklearn_mbm._io import load_image_cell
 from sklearn_mbm._keras_applications import (
     build_application,
     find_application,
@@ -44,8 +37,8 @@ class ImageFeatureExtractor(_BaseExtractor):
 
     Decoding and resizing run in ``n_jobs`` threads, one batch ahead of the
     network, so the CPU decodes batch ``k + 1`` while the network processes
-    batch ``k``. Memory holds two batches of images, whatever the number of
-    samples.
+    batch ``k``. Memory holds at most three batches of images, whatever the
+    number of samples.
 
     Parameters
     ----------
@@ -192,6 +185,8 @@ class ImageFeatureExtractor(_BaseExtractor):
     (2, 1280)
     """
 
+    _unit = "image"
+
     _parameter_constraints: dict = {
         **_BaseExtractor._parameter_constraints,
         "backbone": [str, os.PathLike, HasMethods(["predict_on_batch", "get_config"])],
@@ -242,7 +237,11 @@ class ImageFeatureExtractor(_BaseExtractor):
     def _fit_pixels(self, cells, input_size):
         if self.weights not in ("imagenet", None):
             raise ValueError(_weights_not_used_message(self.weights, "'pixels'"))
-        first = self._first_image(cells)
+        first = self._first_loaded(
+            cells,
+            self._native_image,
+            "fix the image size and colour mode of backbone='pixels'",
+        )
         self.model_ = None
         self.backbone_name_ = PIXELS
         self.preprocess_ = _scale_to_unit
@@ -251,25 +250,10 @@ class ImageFeatureExtractor(_BaseExtractor):
         height, width = self.input_size_
         self.n_features_out_ = height * width * self.n_channels_
 
-    def _first_image(self, cells):
-        """The first cell that loads, in its native size and colour mode."""
-        for index, cell in enumerate(cells):
-            if is_missing(cell):
-                continue  # transform reports it
-            try:
-                return load_image_cell(
-                    cell,
-                    sample_index(cells, index),
-                    mode=None,
-                    exif_transpose=self.exif_transpose,
-                )
-            except CELL_ERRORS:
-                if self.on_error == "raise":
-                    raise
-        raise ValueError(
-            f"{type(self).__name__}(backbone='pixels') needs at least one "
-            f"valid image in fit to fix the image size and colour mode; none "
-            f"of the {len(cells)} cells could be loaded."
+    def _native_image(self, cell, index):
+        """Cell ``index`` decoded in its native size and colour mode."""
+        return load_image_cell(
+            cell, index, mode=None, exif_transpose=self.exif_transpose
         )
 
     def _fit_keras(self, input_size):
@@ -363,69 +347,6 @@ class ImageFeatureExtractor(_BaseExtractor):
         if self.weights not in ("imagenet", None):
             raise ValueError(_weights_not_used_message(self.weights, what))
 
-    def _transform(self, cells):
-        from tqdm.auto import tqdm
-
-        n_samples = len(cells)
-        height, width = self.input_size_
-        channels = self.n_channels_
-        batch_size = min(self.batch_size, n_samples)
-        out = np.empty((n_samples, self.n_features_out_), dtype=np.float32)
-        # Two buffers: the threads fill one while the network reads the other.
-        buffers = [
-            np.empty((batch_size, height, width, channels), dtype=np.float32)
-            for _ in range(2)
-        ]
-
-        def load_into(buffer, row, index):
-            """Decode cell ``index`` into ``buffer[row]``; return an error or None."""
-            image, error = try_load(
-                self._network_input, cells[index], sample_index(cells, index)
-            )
-            buffer[row] = 0.0 if error is not None else image  # a blank keeps shape
-            return error
-
-        starts = range(0, n_samples, batch_size)
-        n_workers = max(1, thread_count(self.n_jobs))
-        pool = ThreadPoolExecutor(max_workers=n_workers)
-
-        def submit(batch):
-            start = starts[batch]
-            stop = min(start + batch_size, n_samples)
-            buffer = buffers[batch % 2]
-            futures = [
-                pool.submit(load_into, buffer, row, index)
-                for row, index in enumerate(range(start, stop))
-            ]
-            return start, stop, buffer, futures
-
-        progress = tqdm(
-            total=n_samples,
-            disable=not self.verbose,
-            desc=type(self).__name__,
-            unit="image",
-        )
-        pending = submit(0)
-        try:
-            for batch in range(len(starts)):
-                start, stop, buffer, futures = pending
-                errors = [future.result() for future in futures]
-                bad = [row for row, error in enumerate(errors) if error is not None]
-                for row in bad:  # raise or warn in sample order
-                    index = start + row
-                    self._bad_cell(
-                        cells[index], sample_index(cells, index), errors[row]
-                    )
-                # Decode the next batch into the other buffer during the network.
-                pending = submit(batch + 1) if batch + 1 < len(starts) else None
-                out[start:stop] = self._features(buffer[: stop - start])
-                out[[start + row for row in bad]] = np.nan
-                progress.update(stop - start)
-        finally:  # on an error, this also cancels the cells not yet loaded
-            pool.shutdown(wait=True, cancel_futures=True)
-            progress.close()
-        return out
-
     def _network_input(self, cell, index):
         """Cell ``index`` as the network takes it: decoded, resized to
         ``input_size_``, in ``n_channels_`` channels and preprocessed, a
@@ -445,7 +366,15 @@ class ImageFeatureExtractor(_BaseExtractor):
         )
         return image if self.preprocess_ is None else self.preprocess_(image)
 
-    def _features(self, batch):
+    def _load_cell(self, cell, index):
+        """The batch loop's loader: :meth:`_network_input`."""
+        return self._network_input(cell, index)
+
+    def _prepare_batch(self, context, images):
+        """One float32 array ``(n, height, width, channels)``."""
+        return np.stack(images)
+
+    def _run_batch(self, context, batch):
         """Backbone output for a batch of prepared images, as 2-D float32."""
         if self.model_ is None:  # pixels
             return batch.reshape(batch.shape[0], -1)
@@ -476,6 +405,15 @@ class ImageFeatureExtractor(_BaseExtractor):
     def _feature_names(self):
         prefix = "pixel" if self.backbone_name_ == PIXELS else self.backbone_name_
         return numbered_names(f"{prefix}_", self.n_features_out_)
+
+    def _network_branch(self):
+        """The neural fusion estimators' fine-tuning branch (a trainable copy
+        of the Keras backbone), or None for ``"pixels"``."""
+        if self._uses_pixels():
+            return None
+        from sklearn_mbm.neural._branches import ImageFineTuneBranch
+
+        return ImageFineTuneBranch
 
     def _uses_pixels(self):
         """Whether ``backbone`` is ``"pixels"`` (no network)."""

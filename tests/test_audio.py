@@ -194,7 +194,7 @@ def test_frame_batches_do_not_change_results(monkeypatch):
     )
     reference = extractor.fit_transform(FILES)
     monkeypatch.setattr(audio_module, "_FRAME_BATCH", 60)  # ~ one clip per batch
-    monkeypatch.setattr(audio_module, "_LOAD_CHUNK", 4)
+    monkeypatch.setattr(audio_module, "_CLIPS_PER_BATCH", 4)
     np.testing.assert_array_equal(extractor.transform(FILES), reference)
 
 

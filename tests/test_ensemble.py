@@ -571,7 +571,7 @@ def test_invalid_weights(weights, match):
         ([("a", LogisticRegression(), [0, 1, 0])], ValueError, r"columns \[0\] more"),
         ([("a", StandardScaler(), [0])], ValueError, "'a' must be a classifier"),
         ([("a", SVC(), [0])], ValueError, "'a' has no predict_proba"),
-        ([("a", "drop", [0])], ValueError, "every estimator is 'drop'"),
+        ([("a", "drop", [0])], ValueError, "every modality is 'drop'"),
         ([("a", LogisticRegression(), 1.5)], TypeError, "a column must be"),
     ],
 )
@@ -893,3 +893,23 @@ def test_metadata_routing_through_grid_search_and_cross_validate():
 
         with pytest.raises(UnsetMetadataPassedError, match="LogisticRegression"):
             iris_clf().fit(IRIS_X, IRIS_Y, sample_weight=IRIS_W)
+
+
+def test_huge_equal_weights_give_the_equal_weight_result():
+    # issue 22: weights of 1e308 pass the finite check; only their ratios
+    # matter to a weighted mean, so they must not overflow to zeros
+    for method in ("soft", "hard"):
+        huge = iris_clf(method=method, weights=[1e308, 1e308]).fit(IRIS_X, IRIS_Y)
+        unit = iris_clf(method=method).fit(IRIS_X, IRIS_Y)
+        assert_array_equal(huge.predict(IRIS_X), unit.predict(IRIS_X))
+    huge = iris_clf(weights=[1e308, 1e308]).fit(IRIS_X, IRIS_Y)
+    unit = iris_clf().fit(IRIS_X, IRIS_Y)
+    assert_allclose(huge.predict_proba(IRIS_X), unit.predict_proba(IRIS_X))
+
+
+def test_single_row_with_a_missing_modality_is_predicted():
+    clf = iris_clf().fit(IRIS_X, IRIS_Y)
+    one = IRIS_X[:1].copy()
+    one[0, 0] = np.nan
+    petal = lr_on(PETAL)
+    assert_allclose(clf.predict_proba(one), petal.predict_proba(one[:, PETAL]))

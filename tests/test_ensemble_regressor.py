@@ -298,7 +298,7 @@ def test_metadata_routing_through_grid_search():
         ([], "estimators is empty: give at least one modality"),
         ([("a", Ridge())], r"\(name, estimator, column\)"),
         ([("weights", Ridge(), BODY)], "clash with parameters"),
-        ([("a", "drop", BODY)], "every estimator is 'drop'"),
+        ([("a", "drop", BODY)], "every modality is 'drop'"),
     ],
 )
 def test_invalid_estimators(estimators, match):
@@ -384,3 +384,10 @@ def test_polars_frame_gives_the_pandas_results():
     on_polars = clone(reg).fit(pl.from_pandas(frame), Y_DIA)
     assert list(on_polars.feature_names_in_) == list(frame.columns)
     assert_allclose(on_polars.predict(pl.from_pandas(frame)), on_pandas)
+
+
+def test_huge_equal_weights_give_the_equal_weight_mean():
+    # issue 22: 1e308 + 1e308 overflows; the weighted mean uses the ratios
+    huge = diabetes_reg(weights=[1e308, 1e308]).fit(X_DIA, Y_DIA)
+    unit = diabetes_reg().fit(X_DIA, Y_DIA)
+    assert_allclose(huge.predict(X_DIA), unit.predict(X_DIA))

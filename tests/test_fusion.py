@@ -344,7 +344,7 @@ def test_drop_removes_a_modality(frame):
         cv=2,
     ).fit(frame, np.arange(30) % 2)
     assert len(search.cv_results_["params"]) == 2
-    with pytest.raises(ValueError, match="Every modality's transformer is 'drop'"):
+    with pytest.raises(ValueError, match="every modality is 'drop'"):
         FusionTransformer([("size", "drop", ["size"])]).fit(frame)
 
 
@@ -452,7 +452,7 @@ def test_missing_at_transform_time():
 def test_all_missing_column_raises():
     df = pd.DataFrame({"cells": pd.Series([None, np.nan], dtype=object)})
     fusion = FusionTransformer([("c", CountingExtractor(), "cells")], missing="zero")
-    with pytest.raises(ValueError, match="Every row of modality 'c'"):
+    with pytest.raises(ValueError, match="'c' is missing .* in every one of the 2"):
         fusion.fit(df)
 
 
@@ -665,3 +665,64 @@ def test_unfitted_transform_raises(blobs):
 
     with pytest.raises(NotFittedError):
         _numeric_fusion().transform(blobs[0])
+
+
+# -- issue 20: fit-time rules stay in fit --------------------------------------
+
+
+@pytest.mark.parametrize("missing", ["zero", "mean"])
+@pytest.mark.parametrize("method", ["concat", "weighted_sum"])
+def test_transform_takes_rows_where_a_modality_is_missing_everywhere(
+    blobs, missing, method
+):
+    # serving one record with a missing modality: the fit-time rule (a
+    # modality needs present rows to be fitted) must not run at transform
+    X, _ = blobs
+    fusion = FusionTransformer(
+        [("a", "passthrough", [0, 1, 2, 3]), ("b", "passthrough", [4, 5])],
+        method=method,
+        missing=missing,
+    ).fit(X)
+    one = X[:1].copy()
+    one[0, 4:6] = np.nan
+    out = fusion.transform(one)
+    assert out.shape == (1, fusion.get_feature_names_out().shape[0])
+    assert np.isfinite(out).all()
+    # the same row among complete ones gives the same output
+    rows = np.vstack([one, X[1:3]])
+    assert_allclose(fusion.transform(rows)[:1], out)
+
+
+# -- issue 22 point 4: huge weights ---------------------------------------------
+
+
+def test_weighted_sum_with_huge_weights_is_finite_or_refused(blobs):
+    X, _ = blobs
+    specs = [("a", "passthrough", [0, 1, 2, 3]), ("b", "passthrough", [4, 5, 6, 7])]
+    fusion = FusionTransformer(specs, method="weighted_sum", weights=[1e308, 1e308])
+    with pytest.raises(ValueError, match="overflow"):
+        fusion.fit_transform(X)
+    with pytest.raises(ValueError, match="overflow"):
+        FusionTransformer(specs, weights=[1e308, 1e308]).fit_transform(X)
+
+
+def test_weighted_sum_row_weights_do_not_overflow(blobs):
+    # the weights' total overflows (1.5e308 + 0.5e308) but every fused value
+    # is finite: a missing modality's weight is shared on the weights' ratios
+    X, _ = blobs
+    X = X * 1e-3
+    X[0, 4] = np.nan
+    specs = [("a", "passthrough", [0, 1, 2, 3]), ("b", "passthrough", [4, 5, 6, 7])]
+
+    def fused(weights):
+        return FusionTransformer(
+            specs,
+            method="weighted_sum",
+            weights=weights,
+            missing="zero",
+            normalize=None,
+        ).fit_transform(X)
+
+    big = fused([1.5e308, 0.5e308])
+    assert np.isfinite(big).all()
+    assert_allclose(big / 1e308, fused([1.5, 0.5]), rtol=1e-9, atol=1e-12)

@@ -754,16 +754,16 @@ def test_next_batch_is_decoded_while_the_network_runs(digits, monkeypatch):
         return real_load(cell, index, **kwargs)
 
     seen_during_first_batch = []
-    real_features = est._features
+    real_run_batch = est._run_batch
 
-    def slow_features(batch):
+    def slow_run_batch(context, batch):
         if not seen_during_first_batch:
             # the network is busy with batch 0: batch 1 must be decoding
             seen_during_first_batch.append(next_batch_started.wait(timeout=30))
-        return real_features(batch)
+        return real_run_batch(context, batch)
 
     monkeypatch.setattr(image_module, "load_image_cell", recording_load)
-    monkeypatch.setattr(est, "_features", slow_features)
+    monkeypatch.setattr(est, "_run_batch", slow_run_batch)
     Z = est.transform(digits)
     assert seen_during_first_batch == [True]
     assert threading.get_ident() not in loader_threads  # decoded off the main thread

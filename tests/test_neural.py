@@ -386,7 +386,7 @@ def test_fine_tune_image_backbone():
     assert clf.score(frame, y) > 0.9
     # batch normalisation runs in inference mode in fit too, so the network
     # computes the same function in training and prediction (dropout is 0)
-    batch = next(clf._batches(*clf._extract(frame, None, fit=False)))
+    batch = next(clf._batches(*clf._checked_inputs(frame)))
     assert_allclose(
         np.asarray(clf.model_(batch, training=True)),
         np.asarray(clf.model_(batch, training=False)),
@@ -807,3 +807,110 @@ def _expected_failed_regressor_checks(estimator):
 )
 def test_regressor_sklearn_compatible(estimator, check):
     run_sklearn_check(check, estimator)
+
+
+# --------------------------------------------------------------------------
+# issue 20: one modality spec for every family
+# --------------------------------------------------------------------------
+
+
+def test_drop_leaves_the_modality_out():
+    X, y = signal_noise(n=30)
+    specs = [*SIGNAL_NOISE, ("extra", "drop", [0])]
+    clf = tiny(specs).fit(X, y)
+    assert clf.transformers_[2][1] == "drop"
+    assert sorted(clf.fusion_weights_) == ["noise", "signal"]
+    assert clf.predict(X).shape == (30,)
+    reference = tiny().fit(X, y)  # the same network without the dropped one
+    assert_allclose(clf.predict_proba(X), reference.predict_proba(X), rtol=1e-5)
+    with pytest.raises(ValueError, match="every modality is 'drop'"):
+        tiny([("a", "drop", [0])]).fit(X, y)
+
+
+def test_predict_takes_one_row_with_a_modality_missing():
+    X, y = signal_noise(n=30)
+    clf = tiny(epochs=1).fit(X, y)
+    one = X[:1].copy()
+    one[0, 2:] = np.nan  # the noise block is missing in the only row
+    proba = clf.predict_proba(one)
+    assert proba.shape == (1, 3) and np.isfinite(proba).all()
+    rows = np.vstack([one, X[1:4]])
+    assert_allclose(clf.predict_proba(rows)[:1], proba, rtol=1e-5)
+
+
+def test_grid_search_traces_once_per_model_without_retracing_warnings(caplog):
+    # issue 22: a normal search must not print TensorFlow's "triggered
+    # tf.function retracing" warning (each model's inference function is
+    # traced once for its input signature)
+    import logging
+    import warnings
+
+    X, y = signal_noise(n=30)
+    search = GridSearchCV(
+        tiny(run_eagerly=False, epochs=1),
+        {"projection_units": [4, 8], "hidden_units": [(), (4,)]},
+        cv=2,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with caplog.at_level(logging.WARNING):
+            search.fit(X, y)
+            search.predict(X[:3])
+            search.predict(X)
+    messages = [r.getMessage() for r in caplog.records] + [
+        str(w.message) for w in caught
+    ]
+    assert not [m for m in messages if "retracing" in m], messages
+
+
+# --------------------------------------------------------------------------
+# the branch seam: one class plus one table entry
+# --------------------------------------------------------------------------
+
+
+def test_a_new_branch_is_one_class_and_one_table_entry(monkeypatch):
+    from sklearn_mbm.neural import _branches
+
+    class LengthBranch(_branches._Branch):
+        """The number of words of a text (a toy trainable-free branch)."""
+
+        def transform(self, column, present):
+            cells = self._cells(column, "a 'length' branch")
+            lengths = [len(c.split()) if ok else 0 for c, ok in zip(cells, present)]
+            return np.asarray(lengths, dtype=np.float32)[:, None], present
+
+        def fit_transform(self, column, present, y):
+            return self.transform(column, present)
+
+        def build(self, keras, tensor, index, train_inputs):
+            return keras.layers.Dense(2, name=f"modality_{index}_dense")(tensor)
+
+    monkeypatch.setitem(_branches.BRANCHES, "length", LengthBranch)
+    frame, labels = text_frame(n=30)
+    clf = tiny([("words", "length", "text"), ("x", "passthrough", ["x0"])])
+    clf.fit(frame, labels)
+    assert clf.transformers_[0][1] == "length"
+    assert clf.model_.get_layer("modality_0_dense").output.shape[-1] == 2
+    assert clf.predict(frame).shape == (30,)
+
+
+def test_extractors_offer_their_branch_explicitly():
+    from sklearn_mbm import AudioFeatureExtractor, ImageFeatureExtractor
+    from sklearn_mbm.neural._branches import ImageFineTuneBranch
+
+    assert ImageFeatureExtractor(backbone="pixels")._network_branch() is None
+    assert (
+        ImageFeatureExtractor(backbone="mobilenet_v2")._network_branch()
+        is ImageFineTuneBranch
+    )
+    assert AudioFeatureExtractor()._network_branch() is None
+    assert TextFeatureExtractor()._network_branch() is None
+
+
+def test_inference_is_traced_once_per_model():
+    X, y = signal_noise(n=30)
+    clf = tiny(run_eagerly=False, epochs=1).fit(X, y)
+    clf.predict(X[:1])
+    clf.predict(X)
+    clf.predict(np.vstack([X] * 10))  # batches of 256 and a remainder
+    assert clf._predict_fn.traced.experimental_get_tracing_count() == 1

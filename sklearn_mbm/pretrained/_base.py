@@ -1,25 +1,22 @@
-"""The base every pretrained embedder shares: parameters, batches, bad cells.
+"""The base every pretrained embedder shares: the preset, names, pickling.
 
-A subclass says how one cell loads (:meth:`_BaseEmbedder._load_cell`), what
-it loads from the preset (:meth:`_load_parts`) and how a batch of loaded
-cells becomes network inputs and rows (``_prepare_batch``,
-``_run_batch``); the base owns the rest: input
-cells, ``on_error`` and the bad-cell warning, batches loaded one ahead of
-the network, the progress bar and pickling. Input cells, ``on_error`` and
-the bad-cell rule come from :class:`~sklearn_mbm._base_extractor._BaseExtractor`,
-which the feature extractors share.
+A subclass says what it loads from the preset (:meth:`_load_parts`), what it
+fixes at fit (:meth:`_configure`), how one cell loads (``_load_cell``) and
+how a batch of loaded cells becomes network inputs and rows
+(``_prepare_batch``, ``_run_batch``); this base gives the batch hooks the
+preset's loaded parts as their ``context``. Input cells, ``on_error``, the
+bad-cell rule and the batch loop (cells loaded one batch ahead of the
+network, the progress bar) come from
+:class:`~sklearn_mbm._base_extractor._BaseExtractor`, which the feature
+extractors share.
 """
 
 import numbers
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
-
-from sklearn_mbm._base_extractor import _BaseExtractor, numbered_names, try_load
+from sklearn_mbm._base_extractor import _BaseExtractor, numbered_names
 from sklearn_mbm._compat import Interval
-from sklearn_mbm._io import sample_index, thread_count
 from sklearn_mbm.pretrained._hub import load_preset, preset_fingerprint
 
 
@@ -27,12 +24,12 @@ class _BaseEmbedder(_BaseExtractor):
     """Shared machinery of TextEmbedder, ImageEmbedder and AudioEmbedder.
 
     Subclasses set ``_kind`` and ``_unit``, extend ``_parameter_constraints``
-    and write ``_load_parts``, ``_configure``, ``_load_cell``,
-    ``_prepare_batch`` and ``_run_batch``.
+    and write ``_load_parts``, ``_configure`` and the batch loop's hooks
+    ``_load_cell``, ``_prepare_batch`` and ``_run_batch`` (whose ``context``
+    is the preset's loaded parts).
     """
 
     _kind = None  # "text", "image", "audio": what _load_parts loads
-    _unit = "cell"  # progress bar unit
 
     _parameter_constraints: dict = {
         **_BaseExtractor._parameter_constraints,
@@ -56,66 +53,10 @@ class _BaseEmbedder(_BaseExtractor):
         """The preset's loaded parts (backbone, tokenizer, converter, ...)."""
         return load_preset(self.preset, self._kind, type(self)._load_parts)
 
-    def _transform(self, cells):
-        from tqdm.auto import tqdm
-
+    def _batch_context(self):
+        """The preset's loaded parts, the ``parts`` of the batch hooks."""
         self._check_preset_unchanged()
-        parts = self._parts()
-        n_samples = len(cells)
-        out = np.full((n_samples, self.n_features_out_), np.nan, dtype=np.float32)
-        starts = range(0, n_samples, self.batch_size)
-        pool = ThreadPoolExecutor(max_workers=thread_count(self.n_jobs))
-        # One more thread prepares batch k + 1 (waits for its cells, then
-        # tokenizes or converts them) while the network runs on batch k.
-        preparer = ThreadPoolExecutor(max_workers=1)
-        progress = tqdm(
-            total=n_samples,
-            disable=not self.verbose,
-            desc=type(self).__name__,
-            unit=self._unit,
-        )
-
-        def prepare(futures):
-            loaded = [future.result() for future in futures]
-            values = [value for value, error in loaded if error is None]
-            return loaded, (self._prepare_batch(parts, values) if values else None)
-
-        def submit(start):
-            indices = range(start, min(start + self.batch_size, n_samples))
-            futures = [
-                pool.submit(try_load, self._load_cell, cells[i], sample_index(cells, i))
-                for i in indices
-            ]
-            return indices, futures, preparer.submit(prepare, futures)
-
-        pending = submit(0)
-        try:
-            for batch, _ in enumerate(starts):
-                indices, _, prepared = pending
-                loaded, inputs = prepared.result()
-                nxt = batch + 1
-                pending = submit(starts[nxt]) if nxt < len(starts) else None
-                # bad cells raise or warn here, in sample order
-                rows, _ = self._good_cells(cells, indices, loaded)
-                if rows:
-                    out[rows] = self._run_batch(parts, inputs)
-                progress.update(len(indices))
-        finally:  # on an error, this also cancels the cells not yet loaded
-            pool.shutdown(wait=True, cancel_futures=True)
-            preparer.shutdown(wait=True, cancel_futures=True)
-            progress.close()
-        return out
-
-    def _good_cells(self, cells, indices, loaded):
-        """Rows and values of the good cells; the bad-cell rule for the others."""
-        rows, values = [], []
-        for index, (value, error) in zip(indices, loaded):
-            if error is None:
-                rows.append(index)
-                values.append(value)
-            else:
-                self._bad_cell(cells[index], sample_index(cells, index), error)
-        return rows, values
+        return self._parts()
 
     # ----------------------------------------------------------------------
     # subclass hooks
@@ -128,20 +69,9 @@ class _BaseEmbedder(_BaseExtractor):
     def _configure(self, parts):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _load_cell(self, cell, index):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _prepare_batch(self, parts, values):  # pragma: no cover - abstract
-        """Network inputs of a batch of loaded cells (runs in a thread)."""
-        raise NotImplementedError
-
-    def _run_batch(self, parts, inputs):  # pragma: no cover - abstract
-        """Rows of a prepared batch."""
-        raise NotImplementedError
-
-    def _embed_batch(self, parts, values):
-        """Rows of a batch of loaded cells: prepare, then run."""
-        return self._run_batch(parts, self._prepare_batch(parts, values))
+    # _load_cell(cell, index), _prepare_batch(parts, values) and
+    # _run_batch(parts, inputs): the batch loop's hooks (see _BaseExtractor),
+    # with the preset's loaded parts as their context
 
     # ----------------------------------------------------------------------
     # names, tags, pickling
@@ -163,8 +93,8 @@ class _BaseEmbedder(_BaseExtractor):
         if current != self.preset_fingerprint_:
             raise ValueError(
                 f"the preset {os.fspath(self.preset)!r} changed since this "
-                f"{type(self).__name__} was fitted (its files' sizes or times "
-                "differ), so its embeddings would differ too; fit it again."
+                f"{type(self).__name__} was fitted (the content of its files "
+                "differs), so its embeddings would differ too; fit it again."
             )
 
     # The pickle holds no weights: a fitted embedder is its parameters plus a

@@ -21,12 +21,13 @@ import numpy as np
 
 HUB_EXTRA_HINT = 'pip install "sklearn-mbm[hub]"'
 
-# Files of a preset directory whose name, size and modification time make its
-# fingerprint (weights are not read: they may weigh gigabytes).
-_FINGERPRINT_SUFFIXES = (".json", ".h5", ".txt", ".model", ".safetensors")
-
 _LOADED = {}
 _LOCK = threading.RLock()
+
+# Content digests of preset files, keyed on what os.stat says of the file:
+# a file is read (and hashed) once per process and per version, and a check
+# of an unchanged folder costs one stat per file.
+_FILE_DIGESTS = {}
 
 
 def import_keras_hub():
@@ -74,26 +75,55 @@ def resolve_preset(preset):
 
 
 def preset_fingerprint(preset):
-    """A digest of what determines a preset's output, without reading weights.
+    """A digest of what determines a preset's output: its files' content.
 
-    For a local folder: the name, size and modification time of each of its
-    files (config, weights, tokenizer assets). For a hub name or URI: the name
-    itself (the hub serves a fixed version per handle).
+    For a local folder: the relative path and the SHA-256 of the content of
+    each of its files (config, weights, tokenizer and converter assets;
+    hidden files such as ``.DS_Store`` are left out). Neither the folder's
+    absolute path nor the files' times enter it, so a byte-for-byte copy of
+    the folder, anywhere, has the same fingerprint, and any changed byte
+    gives another. For a hub name or URI: the name itself (the hub serves a
+    fixed version per handle).
+
+    Each file is read once per process and per version (its size, times,
+    inode as ``os.stat`` gives them): checking an unchanged folder again
+    costs one ``os.stat`` per file. The first check reads the files once,
+    which is less than loading them does (see :ref:`pretrained`).
     """
     if not isinstance(preset, (str, os.PathLike)) or not is_local_preset(preset):
         return f"hub:{preset}"
     root = os.path.abspath(os.fspath(preset))
-    digest = hashlib.sha1(root.encode())
+    digest = hashlib.sha256()
     for folder, subfolders, files in os.walk(root):
-        subfolders.sort()
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
         for name in sorted(files):
-            if not name.endswith(_FINGERPRINT_SUFFIXES):
+            if name.startswith("."):
                 continue
             path = os.path.join(folder, name)
-            stat = os.stat(path)
-            relative = os.path.relpath(path, root)
-            digest.update(f"{relative}:{stat.st_size}:{stat.st_mtime_ns}|".encode())
+            relative = os.path.relpath(path, root).replace(os.sep, "/")
+            digest.update(f"{relative}:{file_digest(path)}|".encode())
     return digest.hexdigest()
+
+
+def file_digest(path):
+    """SHA-256 of a file's content, read once per version of the file."""
+    stat = os.stat(path)
+    key = (
+        path,
+        stat.st_size,
+        stat.st_mtime_ns,
+        stat.st_ctime_ns,
+        stat.st_ino,
+        stat.st_dev,
+    )
+    with _LOCK:
+        known = _FILE_DIGESTS.get(key)
+    if known is None:
+        with open(path, "rb") as file:
+            known = hashlib.file_digest(file, "sha256").hexdigest()
+        with _LOCK:
+            _FILE_DIGESTS[key] = known
+    return known
 
 
 def load_preset(preset, kind, loader):

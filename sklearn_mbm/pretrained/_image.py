@@ -1,7 +1,5 @@
 """ImageEmbedder: a KerasHub vision backbone, or CLIP's projected image embedding."""
 
-import inspect
-
 import numpy as np
 
 from sklearn_mbm._base_extractor import substitute
@@ -12,9 +10,6 @@ from sklearn_mbm.pretrained._hub import predict_function
 
 __all__ = ["ImageEmbedder"]
 
-# Whether the package's image loader takes exif_transpose= (it is being added).
-_LOADER_TAKES_EXIF = "exif_transpose" in inspect.signature(load_image_cell).parameters
-
 
 @substitute("on_error", "verbose")
 class ImageEmbedder(_BaseEmbedder):
@@ -22,8 +17,12 @@ class ImageEmbedder(_BaseEmbedder):
 
     Each cell is decoded (the same cells as
     :class:`~sklearn_mbm.ImageFeatureExtractor`: paths, bytes, PIL images,
-    arrays), resized to the preset's image size and normalised by the
-    preset's own image converter, then passed through the backbone; a
+    arrays) at its own size and prepared by the preset's own KerasHub
+    ``ImageConverter``, exactly as KerasHub prepares it: resized to the
+    preset's image size with the converter's interpolation and antialias
+    setting, cropped to the target aspect ratio first (or padded, or
+    squashed) as the converter says, and rescaled. It is then passed through
+    the backbone; a
     sequence of patch tokens or a feature map is pooled into one row. For a
     joint image-text preset (CLIP) the row is the projected image embedding,
     in the same space as :class:`TextEmbedder`'s rows for that preset, so
@@ -48,13 +47,13 @@ class ImageEmbedder(_BaseEmbedder):
         Images per network call; memory grows with it, not with the number
         of images.
     n_jobs : int or None, default=None
-        Threads that decode and resize images, one batch ahead of the
-        network. ``None`` means 1.
+        Threads that decode and convert (resize, rescale) images, one batch
+        ahead of the network. ``None`` means 1.
     {on_error}
     {verbose}
     exif_transpose : bool, default=True
         Turn image files upright by their EXIF orientation, as the image
-        extractor does (used once the package's image loader supports it).
+        extractor does.
 
     Attributes
     ----------
@@ -62,7 +61,8 @@ class ImageEmbedder(_BaseEmbedder):
         The backbone's family (``"clip"``, ``"vi_t"``, ...), the prefix of the
         feature names.
     image_size_ : tuple of int
-        ``(height, width)`` images are resized to, from the preset.
+        ``(height, width)`` images are resized to, from the preset's
+        converter.
     joint_ : bool
         True for a joint image-text preset (projected embeddings).
     preset_fingerprint_ : str
@@ -125,7 +125,11 @@ class ImageEmbedder(_BaseEmbedder):
         joint = hasattr(backbone, "get_vision_embeddings")
         encoder = backbone.vision_encoder if joint else backbone
         shape = tuple(encoder.image_shape)
-        size = tuple(converter.image_size or shape[:2])
+        if converter.image_size is None:
+            # a converter that does not resize: the backbone's fixed size,
+            # with the converter's own crop / pad and interpolation settings
+            converter.image_size = shape[:2]
+        size = tuple(int(n) for n in converter.image_size)
         if joint:
             images = keras.Input(shape=(*size, shape[-1]), name="images")
             model = keras.Model(images, backbone.get_vision_embeddings(images))
@@ -140,10 +144,11 @@ class ImageEmbedder(_BaseEmbedder):
         return {
             "backbone": backbone,
             "converter": converter,
+            "convert": image_converter_function(converter),
             "model": model,
-            "predict": predict_function(model, preprocess=converter),
+            "predict": predict_function(model),
             "joint": joint,
-            "size": (int(size[0]), int(size[1])),
+            "size": size,
             "prefix_tokens": 0 if joint else prefix_tokens(backbone),
         }
 
@@ -162,22 +167,60 @@ class ImageEmbedder(_BaseEmbedder):
                 "has none (a feature map, or a ViT without use_class_token): "
                 "use pooling='avg' or 'max'."
             )
-        probe = np.zeros((1, *self.image_size_, 3), dtype=np.float32)
-        self.n_features_out_ = int(self._embed_batch(parts, list(probe)).shape[1])
+        probe = np.zeros((*self.image_size_, 3), dtype=np.float32)
+        self.n_features_out_ = int(self._embed_batch(parts, [probe]).shape[1])
 
     def _load_cell(self, cell, index):
-        options = {"exif_transpose": self.exif_transpose} if _LOADER_TAKES_EXIF else {}
-        size = self.image_size_
-        return load_image_cell(cell, index, size=size, mode="RGB", **options)
+        # decoded at its own size: the preset's converter resizes it
+        return load_image_cell(
+            cell, index, mode="RGB", exif_transpose=self.exif_transpose
+        )
 
     def _prepare_batch(self, parts, values):
-        return np.stack(values)
+        # each image through the preset's converter at its own size (crop or
+        # pad to the aspect ratio, interpolation, antialias), as KerasHub does
+        return parts["convert"](values)
 
     def _run_batch(self, parts, inputs):
-        # the converter (the preset's normalisation, and a resize that is a
-        # no-op at its size) runs in the network's traced function
         outputs = parts["predict"](inputs)
         return pool_tokens(outputs, self.pooling, parts["prefix_tokens"])
+
+
+def image_converter_function(converter):
+    """``f(images) -> ndarray``: a KerasHub ``ImageConverter`` on a batch of
+    images of any sizes.
+
+    Each image, ``(height, width, channels)``, goes through the converter as
+    KerasHub's tasks pass it, in a TensorFlow graph (as in ``Task.predict``'s
+    ``tf.data`` pipeline): its resize with crop or pad to the aspect ratio,
+    interpolation and antialias, then scale and offset. Images of one size
+    go in one call (the converter treats each image of a batch alone); the
+    graph is traced once for every size. In a graph the converter takes
+    pixels as float32 whatever their dtype, so an 8-bit image is not rounded
+    to whole grey levels after the resize (as an eager call on a uint8 array
+    is).
+    """
+    from sklearn_mbm._keras import import_tensorflow
+
+    tf = import_tensorflow()
+    spec = tf.TensorSpec((None, None, None, None), tf.float32)
+
+    @tf.function(input_signature=[spec])
+    def convert(images):
+        return converter(images)
+
+    def run(images):
+        by_shape = {}
+        for i, image in enumerate(images):
+            by_shape.setdefault(np.shape(image), []).append(i)
+        out = [None] * len(images)
+        for indices in by_shape.values():
+            batch = np.stack([np.asarray(images[i], np.float32) for i in indices])
+            for i, row in zip(indices, convert(batch).numpy()):
+                out[i] = row
+        return np.stack(out)
+
+    return run
 
 
 def prefix_tokens(backbone):

@@ -34,9 +34,14 @@ class TextEmbedder(_BaseEmbedder):
     Each text is tokenized by the preset's own tokenizer, framed by its start
     and end tokens, cut to ``max_length`` tokens and passed through the
     backbone; the row is the last hidden states pooled over the text's own
-    tokens (padding masked out). For a joint image-text preset (CLIP) the row
-    is the projected text embedding instead, in the same space as
-    :class:`ImageEmbedder`'s rows for that preset.
+    tokens (padding masked out). For a joint image-text preset (CLIP,
+    SigLIP) the row is the projected text embedding instead, in the same
+    space as :class:`ImageEmbedder`'s rows for that preset, and texts are
+    packed as the family's own KerasHub preprocessor packs them: CLIP
+    lower-cases a text and frames it by its start and end tokens; SigLIP
+    canonicalises it (lower case, no punctuation), ends it with its end token
+    and pads it to the preset's fixed sequence length, as its text tower
+    pools the last position.
 
     Parameters
     ----------
@@ -54,12 +59,12 @@ class TextEmbedder(_BaseEmbedder):
         the end token and projects).
     max_length : int, default=128
         Most tokens per text, start and end tokens included; longer texts
-        are cut. Capped by what the preset allows (512 for BERT, 77 for CLIP):
-        see ``max_length_``.
+        are cut. Capped by what the preset allows (512 for BERT, 77 for CLIP,
+        the preprocessor's sequence length for SigLIP): see ``max_length_``.
     batch_size : int, default=32
-        Texts per network call. Batches are padded to their longest text, so
-        memory grows with ``batch_size`` and ``max_length``, not with the
-        number of texts.
+        Texts per network call. Batches are padded to their longest text
+        (SigLIP: to its fixed sequence length), so memory grows with
+        ``batch_size`` and ``max_length``, not with the number of texts.
     n_jobs : int or None, default=None
         Threads that check and tokenize cells while the network runs.
         ``None`` means 1.
@@ -69,8 +74,8 @@ class TextEmbedder(_BaseEmbedder):
     Attributes
     ----------
     backbone_family_ : str
-        The backbone's family (``"bert"``, ``"clip"``), the prefix of the
-        feature names.
+        The backbone's family (``"bert"``, ``"clip"``, ``"sig_lip"``), the
+        prefix of the feature names.
     max_length_ : int
         ``max_length`` capped by the preset.
     joint_ : bool
@@ -88,8 +93,10 @@ class TextEmbedder(_BaseEmbedder):
     Notes
     -----
     A fitted embedder pickles without its weights and reloads its preset
-    (once per process) on first use; a preset folder whose files changed
-    since fit is refused. See :ref:`pretrained` for presets, offline use and
+    (once per process) on first use. The preset folder is checked by the
+    content of its files: a byte-for-byte copy (anywhere, with any file
+    times) is accepted, and a folder whose content changed since fit is
+    refused. See :ref:`pretrained` for presets, offline use and
     memory.
 
     Examples
@@ -136,32 +143,36 @@ class TextEmbedder(_BaseEmbedder):
         tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(preset)
         joint = hasattr(backbone, "get_text_embeddings")
         if joint:  # CLIP / SigLIP: the projected text embedding
-            encoder = backbone.text_encoder
             token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
             model = keras.Model(token_ids, backbone.get_text_embeddings(token_ids))
-            limit = encoder.max_sequence_length
+            packing = joint_packing(keras_hub, preset, backbone, tokenizer)
         else:
             outputs = backbone.output
             if isinstance(outputs, dict):
                 outputs = outputs["sequence_output"]
             model = keras.Model(backbone.input, outputs)
-            limit = getattr(backbone, "max_sequence_length", None)
+            packing = {
+                "start": tokenizer.start_token_id,
+                "end": tokenizer.end_token_id,
+                "pad": tokenizer.pad_token_id,
+                "limit": getattr(backbone, "max_sequence_length", None),
+                "fixed_length": None,
+                "canonicalize": None,
+            }
         names = sorted(model.input) if isinstance(model.input, dict) else []
         return {
             "backbone": backbone,
             "tokenizer": tokenizer,
             "model": model,
             "predict": predict_function(model),
-            "tokenize": batch_tokenizer(tokenizer),
+            "tokenize": batch_tokenizer(tokenizer, packing["canonicalize"]),
             "joint": joint,
-            "limit": limit,
+            "packing": packing,
             "input_names": names,
-            # CLIP's own preprocessor lower-cases prompts before its tokenizer
-            "lowercase": type(backbone).__name__ == "CLIPBackbone",
         }
 
     def _configure(self, parts):
-        limit = parts["limit"]
+        limit = parts["packing"]["limit"]
         self.max_length_ = int(
             self.max_length if limit is None else min(self.max_length, limit)
         )
@@ -173,16 +184,16 @@ class TextEmbedder(_BaseEmbedder):
         return load_text_cell(cell, index)
 
     def _prepare_batch(self, parts, values):
-        tokenizer = parts["tokenizer"]
-        texts = [text.lower() for text in values] if parts["lowercase"] else values
-        pieces, lengths = parts["tokenize"](texts)  # the whole batch at once
+        packing = parts["packing"]
+        pieces, lengths = parts["tokenize"](values)  # the whole batch at once
         token_ids, mask = frame_tokens(
             pieces,
             lengths,
             self.max_length_,
-            tokenizer.start_token_id,
-            tokenizer.end_token_id,
-            tokenizer.pad_token_id,
+            packing["start"],
+            packing["end"],
+            packing["pad"],
+            width=packing["fixed_length"],
         )
         if parts["joint"]:
             return token_ids, mask
@@ -200,6 +211,58 @@ class TextEmbedder(_BaseEmbedder):
         return pool_states(parts["predict"](inputs), mask, self.pooling)
 
 
+# Joint families whose text embedding does not depend on the padding after a
+# text's end token, so a batch is padded to its longest text only, not to
+# the preprocessor's fixed length: CLIP's text tower masks attention
+# causally and pools at the end token.
+_PADS_TO_LONGEST = ("CLIPBackbone",)
+
+
+def joint_packing(keras_hub, preset, backbone, tokenizer):
+    """How the preset's own preprocessor packs a text for a joint backbone.
+
+    The preprocessor is the KerasHub class made for the backbone's family
+    (``CLIPPreprocessor``, ``SigLIPPreprocessor``), loaded from the preset
+    (its saved sequence length, or the family's default). It says which of
+    the start and end tokens frame a text, how a text is canonicalised
+    first (CLIP lower-cases; SigLIP lower-cases, strips punctuation and
+    collapses spaces) and the fixed length texts are padded to (SigLIP's text
+    tower pools the last position, so its texts need exactly that length).
+    """
+    family = type(backbone)
+    matches = [
+        cls
+        for cls in vars(keras_hub.models).values()
+        if isinstance(cls, type)
+        and issubclass(cls, keras_hub.models.Preprocessor)
+        and cls.backbone_cls is family
+    ]
+    if len(matches) != 1:
+        raise ValueError(
+            f"TextEmbedder cannot tell how preset {preset!r} packs its texts: "
+            f"KerasHub has {len(matches)} preprocessor classes for "
+            f"{family.__name__} (one is needed)."
+        )
+    preprocessor = matches[0].from_preset(preset)
+    limit = int(backbone.text_encoder.max_sequence_length)
+    length = min(int(preprocessor.sequence_length), limit)
+    canonicalize = None
+    if getattr(preprocessor, "canonicalize_text", False):
+        canonicalize = preprocessor.canonicalize_inputs
+    elif getattr(preprocessor, "to_lower", False):
+        canonicalize = _lower_case
+    start = tokenizer.start_token_id if preprocessor.add_start_token else None
+    end = tokenizer.end_token_id if preprocessor.add_end_token else None
+    return {
+        "start": start,
+        "end": end,
+        "pad": tokenizer.pad_token_id,
+        "limit": length,
+        "fixed_length": None if family.__name__ in _PADS_TO_LONGEST else length,
+        "canonicalize": canonicalize,
+    }
+
+
 def pool_states(states, mask, pooling):
     """Pool ``(n, length, dim)`` hidden states over the unmasked positions."""
     if pooling == "cls":
@@ -212,24 +275,35 @@ def pool_states(states, mask, pooling):
     return (total / weights.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def batch_tokenizer(tokenizer):
+def _lower_case(texts):
+    """CLIPPreprocessor's ``to_lower``: ``tf.strings.lower`` (ASCII letters)."""
+    from sklearn_mbm._keras import import_tensorflow
+
+    return import_tensorflow().strings.lower(texts)
+
+
+def batch_tokenizer(tokenizer, canonicalize=None):
     """``f(texts) -> (pieces, lengths)``: a batch's token ids, flat, and the
     number of ids of each text.
 
-    With TensorFlow Text installed (keras-hub's own dependency) the
-    tokenizer runs its compiled TensorFlow path, traced once; without it,
-    KerasHub's pure-Python path (the same ids, several times slower).
+    ``canonicalize`` (a TensorFlow function of a string tensor, from the
+    preset's preprocessor) runs on the texts first. With TensorFlow Text
+    installed (keras-hub's own dependency) the tokenizer runs its compiled
+    TensorFlow path, traced once; without it, KerasHub's pure-Python path
+    (the same ids, several times slower).
     """
+    from sklearn_mbm._keras import import_tensorflow
+
     try:
         import tensorflow_text  # noqa: F401
     except ImportError:
-        return _python_tokenizer(tokenizer)
-    from sklearn_mbm._keras import import_tensorflow
-
+        return _python_tokenizer(tokenizer, canonicalize)
     tf = import_tensorflow()
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def tokenize(texts):
+        if canonicalize is not None:
+            texts = canonicalize(texts)
         pieces = tokenizer(texts)
         return pieces.flat_values, pieces.row_lengths()
 
@@ -240,8 +314,10 @@ def batch_tokenizer(tokenizer):
     return run
 
 
-def _python_tokenizer(tokenizer):
+def _python_tokenizer(tokenizer, canonicalize=None):
     def run(texts):
+        if canonicalize is not None:
+            texts = [text.decode() for text in canonicalize(texts).numpy()]
         pieces = tokenizer(texts)
         if hasattr(pieces, "to_list"):  # a ragged tensor on older keras-hub
             pieces = pieces.to_list()
@@ -252,24 +328,31 @@ def _python_tokenizer(tokenizer):
     return run
 
 
-def frame_tokens(pieces, lengths, max_length, start_id, end_id, pad_id):
+def frame_tokens(pieces, lengths, max_length, start_id, end_id, pad_id, width=None):
     """Token ids ``(n, width)`` and padding mask of a batch's flat pieces.
 
     ``pieces`` holds the texts' ids one after another, ``lengths`` how many
-    each has. Each text is cut to ``max_length - 2`` ids and framed by the
-    start and end tokens; rows are padded with ``pad_id`` to the longest.
-    Array operations only, no Python loop per text or token.
+    each has. Each text is cut to ``max_length`` ids with its start and end
+    tokens (either may be ``None``: not added), as KerasHub's
+    ``StartEndPacker`` cuts it, and framed by them; rows are padded with
+    ``pad_id`` to the longest, or to ``width`` when given. Array operations
+    only, no Python loop per text or token.
     """
     lengths = np.asarray(lengths, dtype=np.int64)
-    kept = np.minimum(lengths, max_length - 2)
-    width = int(kept.max()) + 2
+    first = int(start_id is not None)
+    special = first + int(end_id is not None)
+    kept = np.minimum(lengths, max_length - special)
+    if width is None:
+        width = int(kept.max()) + special
     positions = np.arange(width)
-    inner = (positions >= 1) & (positions <= kept[:, np.newaxis])
+    inner = (positions >= first) & (positions < first + kept[:, np.newaxis])
     # where each kept id sits in ``pieces``: its text's offset + its position
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    take = (np.nonzero(inner)[1] - 1) + np.repeat(offsets, kept)
+    take = (np.nonzero(inner)[1] - first) + np.repeat(offsets, kept)
     token_ids = np.full((len(lengths), width), pad_id, dtype="int32")
     token_ids[inner] = np.asarray(pieces)[take]
-    token_ids[:, 0] = start_id
-    token_ids[np.arange(len(lengths)), kept + 1] = end_id
-    return token_ids, positions < (kept[:, np.newaxis] + 2)
+    if start_id is not None:
+        token_ids[:, 0] = start_id
+    if end_id is not None:
+        token_ids[np.arange(len(lengths)), first + kept] = end_id
+    return token_ids, positions < (kept[:, np.newaxis] + special)

@@ -282,3 +282,60 @@ def save_tiny_dinov2(folder, *, image_size=28, patch_size=14, hidden_dim=16):
         offset=[-m / s for m, s in zip(mean, std)],
     ).save_to_preset(folder)
     return os.fspath(folder)
+
+
+def save_tiny_siglip(
+    folder, *, image_size=16, patch_size=4, hidden_dim=16, sequence_length=16
+):
+    """A SigLIP (1-layer vision and text encoders) with a SentencePiece
+    tokenizer trained on the digit words, its image converter ([-1, 1]
+    pixels) and its preprocessor, whose fixed sequence length is the text
+    encoder's (SigLIP's text tower pools the last position)."""
+    import io
+
+    import keras_hub
+    import sentencepiece
+
+    proto = io.BytesIO()
+    sentences = [" ".join(DIGIT_WORDS[i:] + DIGIT_WORDS[:i]) for i in range(20)]
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter(sentences),
+        model_writer=proto,
+        model_type="word",
+        vocab_size=len(DIGIT_WORDS) + 2,
+        unk_id=0,
+        eos_id=1,
+        bos_id=-1,
+        pad_id=-1,
+        unk_piece="<unk>",
+        eos_piece="</s>",
+        minloglevel=2,
+    )
+    tokenizer = keras_hub.tokenizers.SigLIPTokenizer(proto=proto.getvalue())
+    vision = keras_hub.models.SigLIPVisionEncoder(
+        patch_size=patch_size,
+        hidden_dim=hidden_dim,
+        num_layers=1,
+        num_heads=2,
+        intermediate_dim=2 * hidden_dim,
+        image_shape=(image_size, image_size, 3),
+    )
+    text = keras_hub.models.SigLIPTextEncoder(
+        vocabulary_size=tokenizer.vocabulary_size(),
+        embedding_dim=hidden_dim,
+        hidden_dim=hidden_dim,
+        num_layers=1,
+        num_heads=2,
+        intermediate_dim=2 * hidden_dim,
+        max_sequence_length=sequence_length,
+    )
+    keras_hub.models.SigLIPBackbone(vision, text).save_to_preset(folder)
+    tokenizer.save_to_preset(folder)
+    converter = keras_hub.layers.SigLIPImageConverter(
+        image_size=(image_size, image_size), scale=1 / 127.5, offset=-1.0
+    )
+    converter.save_to_preset(folder)
+    keras_hub.models.SigLIPPreprocessor(
+        tokenizer, converter, sequence_length=sequence_length
+    ).save_to_preset(folder)
+    return os.fspath(folder)
