@@ -3,8 +3,8 @@ speakers, under several training recipes.
 
 The split of :mod:`bench_av_digits` (``george`` and ``lucas`` held out; the
 four other speakers train, 2,000 records). One network is built by hand from
-the package's branches (:mod:`sklearn_mbm._branches_image`: a small CNN;
-:mod:`sklearn_mbm._branches_audio`: Conv1D over log-mel frames, masked
+the package's branches (:mod:`sklearn_mbm.neural._cnn`: a small CNN;
+:mod:`sklearn_mbm.neural._mel_cnn`: Conv1D over log-mel frames, masked
 pooling), each branch projected to ``projection_units`` and merged by the
 package's learned-weight fusion layer, then a softmax head. Early stopping
 watches a validation split of whole training speakers (one of the four).
@@ -23,7 +23,15 @@ For each fused setting the held-out speakers are also scored with one
 modality removed (input zeroed, marked absent). Wall time and epochs of each
 fit are printed (2 cores shared with other jobs: wall time is noisy).
 
+``--estimator`` runs the shipped estimator instead, one line per setting:
+``NeuralFusionClassifier([("image", "cnn", "image")])``, the same with
+``("audio", "mel_cnn", "audio")`` (``mel_sr=8000``), and both fused, with
+``modality_dropout=0, aux_loss_weight=0`` and with the defaults; every
+other parameter at its default, ``fit(..., groups=speaker)`` so that early
+stopping validates on whole training speakers, ``random_state=0``.
+
 Run: ``python benchmarks/bench_neural_branches.py [--epochs 30] [--only ...]``
+or ``python benchmarks/bench_neural_branches.py --estimator``
 """
 
 import argparse
@@ -52,8 +60,8 @@ def load_arrays(n_per_speaker=None, cache=None):
     if cache is not None and os.path.exists(cache):
         data = np.load(cache, allow_pickle=True)
         return {k: data[k] for k in data.files}
-    from sklearn_mbm._branches_audio import audio_frames
     from sklearn_mbm._io import load_audio_cell
+    from sklearn_mbm.neural._mel_cnn import audio_frames
 
     X_train, y_train, X_test, y_test = _bench_av_digits().load_split(
         n_per_speaker=n_per_speaker
@@ -110,18 +118,18 @@ def build(
     seed=0,
 ):
     """The network over ``names`` (a subset of image, audio)."""
-    from sklearn_mbm._branches_audio import build_audio_branch
-    from sklearn_mbm._branches_image import build_cnn_branch
-    from sklearn_mbm._neural_model import fusion_layers
+    from sklearn_mbm.neural._cnn import build_cnn
+    from sklearn_mbm.neural._layers import fusion_layers
+    from sklearn_mbm.neural._mel_cnn import build_mel_cnn
 
     keras.utils.set_random_seed(seed)
     inputs, projections = [], []
     for index, name in enumerate(names):
         inp = keras.Input(shape=shapes[name], name=name)
         if name == "image":
-            encoded = build_cnn_branch(keras, inp, index=index)
+            encoded = build_cnn(keras, inp, index=index)
         else:
-            encoded = build_audio_branch(keras, inp, index=index)
+            encoded = build_mel_cnn(keras, inp, index=index)
         inputs.append(inp)
         projections.append(
             keras.layers.Dense(PROJECTION, activation="relu", name=f"{name}_proj")(
@@ -170,6 +178,8 @@ def _feed(data, names, part, rows=None, removed=()):
     x = {}
     for name in names:
         values = data[f"{name}_{part}"]
+        if name == "image":
+            values = values / 255.0  # the "cnn" branch reads pixels in [0, 1]
         values = values if rows is None else values[rows]
         x[name] = np.zeros_like(values) if name in removed else values
     n = len(next(iter(x.values())))
@@ -241,6 +251,50 @@ def fit_and_score(
     return row
 
 
+def estimator_rows(seed=0, epochs=50, verbose=True):
+    """The shipped ``NeuralFusionClassifier``, alone and fused (see above)."""
+    from sklearn_mbm import NeuralFusionClassifier
+
+    X_train, y_train, X_test, y_test = _bench_av_digits().load_split()
+    groups = X_train["speaker"].to_numpy()
+    image, audio = ("image", "cnn", "image"), ("audio", "mel_cnn", "audio")
+    settings = {
+        "image (cnn)": ([image], {}),
+        "audio (mel_cnn)": ([audio], {}),
+        "fused, modality_dropout=0, aux_loss_weight=0": (
+            [image, audio],
+            {"modality_dropout": 0.0, "aux_loss_weight": 0.0},
+        ),
+        "fused, defaults": ([image, audio], {}),
+    }
+    rows = []
+    for label, (transformers, params) in settings.items():
+        clf = NeuralFusionClassifier(
+            transformers, mel_sr=8000, epochs=epochs, random_state=seed, **params
+        )
+        start = time.perf_counter()
+        clf.fit(X_train, y_train, groups=groups)
+        wall = time.perf_counter() - start
+        watched = clf.history_.get("val_head_loss", clf.history_["val_loss"])
+        row = {
+            "setting": label,
+            "accuracy": clf.score(X_test, y_test),
+            "epochs": clf.n_iter_,
+            "best_epoch": int(np.argmin(watched)) + 1,
+            "wall_s": wall,
+        }
+        if len(transformers) > 1:
+            for name in ("image", "audio"):
+                row[f"without_{name}"] = clf.score(
+                    X_test.assign(**{name: None}), y_test
+                )
+            row["weights"] = clf.fusion_weights_
+        rows.append(row)
+        if verbose:
+            print(row, file=sys.stderr, flush=True)
+    return rows
+
+
 RECIPES = {
     "plain": {},
     "dropout": {"modality_dropout": 0.5},
@@ -264,7 +318,31 @@ def main(argv=None):
     parser.add_argument("--cache", default=None, help="npz of the arrays")
     parser.add_argument("--dropout", type=float, default=None)
     parser.add_argument("--aux", type=float, default=None)
+    parser.add_argument(
+        "--estimator", action="store_true", help="the shipped estimator"
+    )
     args = parser.parse_args(argv)
+    if args.estimator:
+        start = time.perf_counter()
+        rows = estimator_rows(epochs=args.epochs)
+        print(
+            "| setting | accuracy | without image | without audio | epochs "
+            "(best) | wall s |"
+        )
+        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        for row in rows:
+            print(
+                f"| {row['setting']} | {row['accuracy']:.3f} "
+                f"| {row.get('without_image', float('nan')):.3f} "
+                f"| {row.get('without_audio', float('nan')):.3f} "
+                f"| {row['epochs']} ({row['best_epoch']}) | {row['wall_s']:.0f} |"
+            )
+        load = os.getloadavg()
+        print(
+            f"\ntotal {time.perf_counter() - start:.0f} s; {os.cpu_count()} CPUs, "
+            f"load average {load[0]:.2f} (shared machine)"
+        )
+        return rows
     from sklearn_mbm._keras import import_keras
 
     keras = import_keras()

@@ -41,13 +41,31 @@ def _first_step(estimator):
     return estimator
 
 
+def _reader(owner, estimator):
+    """What reads a modality's cells (its extractor, or for a neural branch
+    slot the branch's reader), whose ``sr``, ``input_sr``, ``exif_transpose``
+    the corruptions load cells with; None for the loaders' defaults."""
+    if isinstance(estimator, str):
+        from sklearn_mbm.neural._branches import BRANCHES
+
+        branch = BRANCHES.get(estimator)
+        return None if branch is None else branch.cell_reader(owner)
+    return _first_step(estimator)
+
+
 def _kind_of(estimator):
-    """``"image"``, ``"audio"``, ``"text"`` for the package's extractors, else None."""
+    """``"image"``, ``"audio"``, ``"text"`` for the package's extractors and
+    the neural estimators' branch slots, else None."""
     from sklearn_mbm.audio import AudioFeatureExtractor
     from sklearn_mbm.image import ImageFeatureExtractor
     from sklearn_mbm.pretrained import AudioEmbedder, ImageEmbedder, TextEmbedder
     from sklearn_mbm.text import TextFeatureExtractor
 
+    if isinstance(estimator, str):  # a neural branch's slot ("cnn", "rnn", ...)
+        from sklearn_mbm.neural._branches import BRANCHES
+
+        branch = BRANCHES.get(estimator)
+        return None if branch is None else branch.kind
     extractor = _first_step(estimator)
     for kind, classes in (
         ("image", (ImageFeatureExtractor, ImageEmbedder)),
@@ -301,7 +319,7 @@ def modality_robustness(
             )
     levels = _check_levels(levels)
 
-    _, specs = _find_composition(estimator)
+    owner, specs = _find_composition(estimator)
     # a "drop" modality is not used by the model: nothing to remove
     extractors = {
         name: est
@@ -379,7 +397,7 @@ def modality_robustness(
         for j, level in enumerate(levels):
             rng = np.random.default_rng([seed, m, j])
             noisy = _corrupted_cells(
-                cells, kinds[name], level, rng, _first_step(extractors.get(name))
+                cells, kinds[name], level, rng, _reader(owner, extractors.get(name))
             )
             corrupted[m, j] = score(_with_columns(X, {position: noisy}))
 

@@ -4,6 +4,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from numpy.testing import assert_allclose
 from sklearn.exceptions import NotFittedError
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
@@ -17,6 +18,7 @@ from sklearn_mbm import (
     FusionTransformer,
     ImageFeatureExtractor,
     LateFusionClassifier,
+    NeuralFusionClassifier,
     TextFeatureExtractor,
 )
 from sklearn_mbm._robustness import _noisy_audio, _noisy_image, _word_dropout
@@ -347,3 +349,42 @@ def test_modalities_sharing_a_column_break_together(data):
     assert result.removed_scores[0] == model.score(
         _removed_by_hand(X_test, "text"), y_test
     )
+
+
+@pytest.mark.parametrize("family", ["early", "neural"])
+def test_early_and_neural_fusion_removed_and_corrupted(data, family):
+    """A FusionTransformer pipeline (missing="zero") and a neural model with
+    trainable branches: removal equals scoring missing cells by hand, noise
+    of level 0 equals the clean score."""
+    X_train, y_train, X_test, y_test = data
+    if family == "early":
+        model = _early(missing="zero")
+    else:
+        model = NeuralFusionClassifier(
+            [
+                ("image", "cnn", "image"),
+                ("audio", "mel_cnn", "audio"),
+                ("text", "rnn", "text"),
+            ],
+            mel_sr=SR,
+            mel_input_sr=SR,
+            cnn_filters=4,
+            mel_filters=4,
+            rnn_units=4,
+            hidden_units=(8,),
+            projection_units=8,
+            epochs=4,
+            learning_rate=0.02,
+            early_stopping=False,
+            random_state=0,
+        )
+    model.fit(X_train, y_train)
+    result = modality_robustness(
+        model, X_test, y_test, levels=[0.0, 0.5], random_state=0
+    )
+    assert result.modalities == ["image", "audio", "text"]
+    assert result.kinds == ["image", "audio", "text"]
+    for m, name in enumerate(result.modalities):
+        hand = model.score(_removed_by_hand(X_test, name), y_test)
+        assert result.removed_scores[m] == hand
+    assert_allclose(result.corrupted_scores[:, 0], result.baseline_score)

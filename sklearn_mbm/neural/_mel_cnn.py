@@ -1,10 +1,10 @@
-"""A trainable audio branch: log-mel frame sequences through a small Conv1D.
+"""The ``"mel_cnn"`` branch's network: log-mel frame sequences through Conv1D.
 
 :func:`audio_frames` turns waveforms into padded log-mel frame sequences with
 the package's batched kernels (:func:`sklearn_mbm._audio_features
 .frame_features`, the same frames as ``librosa.feature.melspectrogram`` then
 ``power_to_db``), one clip's frames after another, zero-padded to the longest
-clip. :func:`build_audio_branch` encodes such a sequence into one vector:
+clip. :func:`build_mel_cnn` encodes such a sequence into one vector:
 convolutions over time, then the mean and the maximum over each clip's own
 frames (padding masked out), so clips of any length are compared on their
 sounds, not on their silence.
@@ -13,12 +13,16 @@ Keras is imported by the caller and passed in; this module imports no
 TensorFlow at import time.
 """
 
+import functools
+
 import numpy as np
 
 from sklearn_mbm._audio_features import count_frames, frame_features
 
-__all__ = ["audio_frames", "build_audio_branch", "audio_layers"]
+__all__ = ["audio_frames", "build_mel_cnn", "mel_cnn_layers"]
 
+#: Mel bands per frame.
+N_MELS = 40
 # Frames per feature batch, as AudioFeatureExtractor: bounds the memory of the
 # spectra whatever the number of clips.
 _FRAME_BATCH = 2048
@@ -28,7 +32,7 @@ def audio_frames(
     waveforms,
     *,
     sr,
-    n_mels=40,
+    n_mels=N_MELS,
     frame_length=0.025,
     frame_step=0.010,
     max_frames=None,
@@ -101,49 +105,41 @@ def audio_frames(
     return out, counts
 
 
-def audio_layers():
-    """Define (once) and return the custom audio layers as a dict by name."""
+@functools.cache
+def mel_cnn_layers():
+    """Define (once) and return the branch's custom layers as a dict by name."""
     from sklearn_mbm._keras import import_keras
 
     keras = import_keras()
     ops = keras.ops
-
-    if "MaskedTemporalPooling" in _LAYERS:
-        return _LAYERS
 
     @keras.saving.register_keras_serializable(package="sklearn_mbm")
     class MaskedTemporalPooling(keras.layers.Layer):
         """Mean and max of a sequence over its real frames, padding masked.
 
         ``call(features, frames)``: ``frames`` is the raw zero-padded input,
-        whose all-zero rows are padding (a real log-mel frame is never all
-        zero); ``features`` its encoding, of the same length. A clip with no
-        real frame gives zeros.
+        whose all-zero rows are padding (a real log-mel frame, less its
+        clip's mean, is never all zero); ``features`` its encoding, of the
+        same length. A clip with no real frame gives zeros.
         """
 
         def call(self, features, frames):
             mask = ops.cast(ops.any(ops.not_equal(frames, 0.0), axis=-1), "float32")
             mask = ops.expand_dims(mask, -1)
-            count = ops.maximum(ops.sum(mask, axis=1), 1.0)
-            mean = ops.sum(features * mask, axis=1) / count
+            count = ops.sum(mask, axis=1)
+            mean = ops.sum(features * mask, axis=1) / ops.maximum(count, 1.0)
             lowest = ops.min(features, axis=1, keepdims=True)
             masked = features * mask + (lowest - 1.0) * (1.0 - mask)
-            peak = ops.max(masked, axis=1) * ops.cast(
-                ops.sum(mask, axis=1) > 0, "float32"
-            )
+            peak = ops.max(masked, axis=1) * ops.cast(count > 0, "float32")
             return ops.concatenate([mean, peak], axis=-1)
 
         def compute_output_shape(self, features_shape, frames_shape):
             return (features_shape[0], 2 * features_shape[-1])
 
-    _LAYERS["MaskedTemporalPooling"] = MaskedTemporalPooling
-    return _LAYERS
+    return {"MaskedTemporalPooling": MaskedTemporalPooling}
 
 
-_LAYERS = {}
-
-
-def build_audio_branch(
+def build_mel_cnn(
     keras, frames_input, *, filters=64, kernel_size=5, n_blocks=2, index=0
 ):
     """Encode a padded frame sequence ``(time, n_mels)`` into one vector.
@@ -163,5 +159,5 @@ def build_audio_branch(
         )(x)
         x = keras.layers.BatchNormalization(name=f"modality_{index}_bn{block}")(x)
         x = keras.layers.Activation("relu", name=f"modality_{index}_relu{block}")(x)
-    pooling = audio_layers()["MaskedTemporalPooling"](name=f"modality_{index}_pool")
+    pooling = mel_cnn_layers()["MaskedTemporalPooling"](name=f"modality_{index}_pool")
     return pooling(x, frames_input)
