@@ -459,19 +459,31 @@ def test_early_stopping_restores_best_weights():
         validation_fraction=0.25,
         patience=6,
         learning_rate=0.5,
+        modality_dropout=0.0,
+        aux_loss_weight=0.0,
     ).fit(X, y)
     # patience covers every epoch, so training runs them all, then restores
-    # the weights of the epoch with the lowest validation loss of the fused
-    # head (not the total with the auxiliary heads' losses)
+    # the weights of the epoch with the lowest val_loss
     assert clf.n_iter_ == 6
     _, val = clf._split(len(y), y, _seed_from(0))  # the split fit made
     assert len(val) == 15
     proba = clf.predict_proba(X[val])
     loss = -np.mean(np.log(proba[np.arange(len(val)), y[val]]))
-    assert loss == pytest.approx(min(clf.history_["val_head_loss"]), rel=1e-4)
+    assert loss == pytest.approx(min(clf.history_["val_loss"]), rel=1e-4)
     # the best epoch is not the last one here, so the loss above shows that
     # weights were restored rather than kept from the last epoch
-    assert np.argmin(clf.history_["val_head_loss"]) < 5
+    assert np.argmin(clf.history_["val_loss"]) < 5
+    # with auxiliary heads early stopping watches the fused head's loss
+    aux = tiny(
+        epochs=6,
+        early_stopping=True,
+        validation_fraction=0.25,
+        patience=6,
+        learning_rate=0.5,
+    ).fit(X, y)
+    proba = aux.predict_proba(X[val])
+    loss = -np.mean(np.log(proba[np.arange(len(val)), y[val]]))
+    assert loss == pytest.approx(min(aux.history_["val_head_loss"]), rel=1e-4)
 
 
 def test_class_weight_equals_sample_weight():

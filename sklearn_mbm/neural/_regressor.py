@@ -15,7 +15,8 @@ class NeuralFusionRegressor(RegressorMixin, _BaseNeuralFusion):
     fusion weights.
 
     The network of :class:`NeuralFusionClassifier` (frozen extractors or
-    trainable ``"rnn"`` text branches, per-modality projections, a fusion
+    branches trained from scratch, ``"cnn"``, ``"rnn"``, ``"mel_cnn"``, with
+    modality dropout and auxiliary heads; per-modality projections, a fusion
     layer that ignores missing modalities, hidden Dense layers) with a linear
     head of one unit per target, trained on the mean squared error (or the
     Huber loss).
@@ -54,7 +55,8 @@ class NeuralFusionRegressor(RegressorMixin, _BaseNeuralFusion):
 
     history_ : dict of list of float
         Per-epoch training loss (``loss`` and, with a validation split,
-        ``val_loss``), on the standardised targets.
+        ``val_loss``), on the standardised targets; with auxiliary heads
+        ``loss`` is the total and ``head_loss`` the fused head's.
 
     n_iter_ : int
         Number of epochs run.
