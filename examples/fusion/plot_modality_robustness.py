@@ -101,10 +101,16 @@ print(results["neural"].frame.round(3).to_string(index=False))
 plot_modality_robustness(results, title="held-out speakers")
 
 # %%
-# A model that leans on one modality falls towards chance when that
-# modality is removed. Late fusion degrades gracefully by construction: each
-# modality has its own classifier. The neural model is trained with
-# modality dropout (records lose a modality at random during training) and
-# an auxiliary loss on each branch, so each branch learns to classify on its
-# own and the fused head has seen records with a modality missing; see
-# :ref:`neural` for the figures on the full data set.
+# Reading the plot: early fusion is the most fragile to pixel noise (one
+# linear model over all the features, dominated by the 784 pixels); late
+# fusion degrades gracefully by construction, each modality having its own
+# classifier. The neural model scores best on clean data and keeps its
+# score under audio noise, word dropout and moderate pixel noise: it is
+# trained with modality dropout (records lose a modality at random during
+# training) and an auxiliary loss on each branch, so each branch learns to
+# classify on its own. Here, with 400 training records and 10 epochs, its
+# speech and text branches trained from scratch are still weaker than the
+# logistic regressions on engineered features, so removing the images costs
+# it more than it costs late fusion. On the full data set (2,000 training
+# records, see :ref:`neural`) the same defaults keep 0.791 without the
+# images, above the speech branch alone (0.741).
