@@ -31,7 +31,7 @@ other parameter at its default, ``fit(..., groups=speaker)`` so that early
 stopping validates on whole training speakers, ``random_state=0``.
 
 Run: ``python benchmarks/bench_neural_branches.py [--epochs 30] [--only ...]``
-or ``python benchmarks/bench_neural_branches.py --estimator``
+or ``python benchmarks/bench_neural_branches.py --estimator [--seeds 0,1,2]``
 """
 
 import argparse
@@ -277,7 +277,7 @@ def estimator_rows(seed=0, epochs=50, verbose=True):
         wall = time.perf_counter() - start
         watched = clf.history_.get("val_head_loss", clf.history_["val_loss"])
         row = {
-            "setting": label,
+            "setting": label if seed == 0 else f"{label}, random_state={seed}",
             "accuracy": clf.score(X_test, y_test),
             "epochs": clf.n_iter_,
             "best_epoch": int(np.argmin(watched)) + 1,
@@ -324,7 +324,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.estimator:
         start = time.perf_counter()
-        rows = estimator_rows(epochs=args.epochs)
+        rows = [
+            row
+            for seed in args.seeds.split(",")
+            for row in estimator_rows(seed=int(seed), epochs=args.epochs)
+        ]
         print(
             "| setting | accuracy | without image | without audio | epochs "
             "(best) | wall s |"
