@@ -30,7 +30,7 @@ neither side counts librosa's imports. The pairs alternate; the ratio is
 ``<= 1.1``. The cached side fits each extractor once per fold, on that fold's
 training rows only (the baseline fits them on all rows, test folds included);
 the audio and pixel rows are extracted once, later folds reusing them
-(``sklearn_mbm._row_cache``), and the text extractor runs once per fold. Both
+(``sklearn_mbm._caching._row_cache``), and the text extractor runs once per fold. Both
 sides raise on a failed fit (``error_score="raise"``): a failing candidate
 would be fast and look like a gain.
 

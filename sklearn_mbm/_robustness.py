@@ -20,7 +20,7 @@ from sklearn_mbm._io import (
     load_audio_cell,
     load_image_cell,
 )
-from sklearn_mbm._routing import _is_frame
+from sklearn_mbm.fusion._routing import _is_frame
 
 __all__ = ["modality_robustness"]
 

@@ -3,7 +3,7 @@
 :class:`AudioFeatureExtractor` takes a column of audio cells (file paths,
 encoded bytes, waveforms), loads and resamples them with
 :func:`sklearn_mbm._io.load_audio_cell`, computes frame-level features for a
-whole batch of clips at once (:mod:`sklearn_mbm._audio_features`, which
+whole batch of clips at once (:mod:`sklearn_mbm._extractors._audio_features`, which
 reproduces librosa) and pools each clip's frames into fixed-length statistics.
 """
 
@@ -12,7 +12,8 @@ import numbers
 import librosa
 import numpy as np
 
-from sklearn_mbm._audio_features import (
+from sklearn_mbm._compat import Interval, StrOptions
+from sklearn_mbm._extractors._audio_features import (
     FEATURE_FAMILIES,
     SPECTRAL_FEATURES,
     STATISTICS,
@@ -23,8 +24,7 @@ from sklearn_mbm._audio_features import (
     pool_segments,
     time_segments,
 )
-from sklearn_mbm._base_extractor import _BaseExtractor, substitute
-from sklearn_mbm._compat import Interval, StrOptions
+from sklearn_mbm._extractors._base import _BaseExtractor, substitute
 from sklearn_mbm._io import load_audio_cell, thread_count
 
 __all__ = ["AudioFeatureExtractor"]

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import numpy as np
 
-from sklearn_mbm._base_extractor import _BaseExtractor, numbered_names, substitute
 from sklearn_mbm._compat import HasMethods, Interval, StrOptions
-from sklearn_mbm._io import load_image_cell
-from sklearn_mbm._keras_applications import (
+from sklearn_mbm._extractors._base import _BaseExtractor, numbered_names, substitute
+from sklearn_mbm._extractors._keras_applications import (
     build_application,
     find_application,
     load_saved_model,
     model_input_shape,
     native_size,
 )
+from sklearn_mbm._io import load_image_cell
 
 __all__ = ["ImageFeatureExtractor"]
 

@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from sklearn_mbm._io import is_polars
 from sklearn_mbm._robustness import modality_robustness
-from sklearn_mbm._routing import _is_frame, resolve_column
+from sklearn_mbm.fusion._routing import _is_frame, resolve_column
 
 __all__ = ["modality_importance", "modality_robustness"]
 

@@ -18,7 +18,6 @@ from sklearn.feature_extraction.text import (
 )
 from sklearn.utils import check_array
 
-from sklearn_mbm._base_extractor import _BaseExtractor, numbered_names, substitute
 from sklearn_mbm._compat import (
     Interval,
     RealNotInt,
@@ -26,6 +25,7 @@ from sklearn_mbm._compat import (
     _get_container_adapter,
     _get_output_config,
 )
+from sklearn_mbm._extractors._base import _BaseExtractor, numbered_names, substitute
 from sklearn_mbm._io import (
     cell_error_message,
     is_missing,

@@ -1,4 +1,5 @@
-"""Tests for AudioFeatureExtractor and its batched DSP (sklearn_mbm._audio_features)."""
+"""Tests for AudioFeatureExtractor and its batched DSP
+(sklearn_mbm._extractors._audio_features)."""
 
 import pickle
 import warnings
@@ -28,7 +29,11 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 import sklearn_mbm.audio as audio_module
 from sklearn_mbm import AudioFeatureExtractor
-from sklearn_mbm._audio_features import frame_features, segment_delta, time_segments
+from sklearn_mbm._extractors._audio_features import (
+    frame_features,
+    segment_delta,
+    time_segments,
+)
 from sklearn_mbm._io import CellLoadWarning
 
 FSDD = Path(__file__).resolve().parents[2] / "shared" / "data" / "fsdd" / "recordings"

@@ -1,4 +1,4 @@
-"""Tests of sklearn_mbm._base_extractor: shared docs, the shared rules and the
+"""Tests of sklearn_mbm._extractors._base: shared docs, the shared rules and the
 batch loop, through a fourth modality written as the base asks."""
 
 import numbers
@@ -22,8 +22,8 @@ from sklearn_mbm import (
     TextEmbedder,
     TextFeatureExtractor,
 )
-from sklearn_mbm._base_extractor import _BaseExtractor, numbered_names, substitute
 from sklearn_mbm._compat import Interval
+from sklearn_mbm._extractors._base import _BaseExtractor, numbered_names, substitute
 from sklearn_mbm._io import CellLoadWarning, cell_error_message, thread_count
 from sklearn_mbm._io._cells import open_cell_file
 

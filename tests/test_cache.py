@@ -1,4 +1,4 @@
-"""Tests for sklearn_mbm._cache: the per-modality cache keys."""
+"""Tests for sklearn_mbm._caching._cache: the per-modality cache keys."""
 
 import copy
 import gc
@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_mbm import _cache
-from sklearn_mbm._cache import fingerprint
+from sklearn_mbm._caching import _cache
+from sklearn_mbm._caching._cache import fingerprint
 
 
 def _images(seed):

@@ -1,4 +1,4 @@
-"""Tests for sklearn_mbm._cache_layer: the in-process layer in front of the
+"""Tests for sklearn_mbm._caching._cache_layer: the in-process layer in front of the
 disk cache. It must serve exactly what the disk cache would: every change to
 the rows, y, a parameter, the fitted state or the input (even in place) misses."""
 
@@ -14,7 +14,12 @@ from numpy.testing import assert_array_equal
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 
 from sklearn_mbm import FusionTransformer
-from sklearn_mbm._cache_layer import RESULTS, _Frozen, _ResultTable, cached_call
+from sklearn_mbm._caching._cache_layer import (
+    RESULTS,
+    _Frozen,
+    _ResultTable,
+    cached_call,
+)
 
 CALLS = Counter()
 

@@ -286,7 +286,7 @@ def _threads_chosen(extractor, cells):
     ``thread_count`` is spied on where the extractor's transform calls it:
     its own module, or the shared base's batch loop.
     """
-    names = (type(extractor).__module__, "sklearn_mbm._base_extractor")
+    names = (type(extractor).__module__, "sklearn_mbm._extractors._base")
     modules = [sys.modules[n] for n in names if hasattr(sys.modules[n], "thread_count")]
     real, chosen = modules[0].thread_count, []
 

@@ -907,6 +907,16 @@ def test_huge_equal_weights_give_the_equal_weight_result():
     assert_allclose(huge.predict_proba(IRIS_X), unit.predict_proba(IRIS_X))
 
 
+def test_stacking_refuses_weights_whose_squares_overflow():
+    # Stacking multiplies the meta-features by the weights (their scale
+    # matters to the final estimator): 1e200 gave a final estimator fitted on
+    # nothing, with only lbfgs's convergence warning; now a clear error.
+    with pytest.raises(ValueError, match=r"overflow float64 with weights"):
+        iris_clf(method="stacking", weights=[1e200, 1e200]).fit(IRIS_X, IRIS_Y)
+    # a large but safe scale still fits
+    iris_clf(method="stacking", weights=[1e100, 1e100]).fit(IRIS_X, IRIS_Y)
+
+
 def test_single_row_with_a_missing_modality_is_predicted():
     clf = iris_clf().fit(IRIS_X, IRIS_Y)
     one = IRIS_X[:1].copy()

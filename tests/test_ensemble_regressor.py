@@ -1,5 +1,5 @@
 """Tests for sklearn_mbm.ensemble.LateFusionRegressor (what it shares with
-LateFusionClassifier, in sklearn_mbm._late_fusion, is tested there too)."""
+LateFusionClassifier, in sklearn_mbm.ensemble._base, is tested there too)."""
 
 import io
 import pickle

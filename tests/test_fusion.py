@@ -18,7 +18,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import Normalizer, StandardScaler
 
 from sklearn_mbm import FusionTransformer, fusion_weight_grid
-from sklearn_mbm._normalize import BlockNormalizer
+from sklearn_mbm.fusion._normalize import BlockNormalizer
 
 # --------------------------------------------------------------------------
 # fixtures and helpers

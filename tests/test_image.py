@@ -362,7 +362,7 @@ def test_application_pooling_max(digits, keras):
 
 
 def test_application_names(keras):
-    from sklearn_mbm._keras_applications import (
+    from sklearn_mbm._extractors._keras_applications import (
         applications,
         find_application,
         native_size,

@@ -2,7 +2,7 @@
 
 import threading
 
-from sklearn_mbm._lru import BoundedLRU
+from sklearn_mbm._caching._lru import BoundedLRU
 
 
 class _Bytes(BoundedLRU):

@@ -133,7 +133,7 @@ def live_keras_models():
 
 def test_import_does_not_load_tensorflow():
     code = (
-        "import sklearn_mbm.neural, sklearn_mbm._neural_model; "
+        "import sklearn_mbm.neural, sklearn_mbm.neural._model; "
         "from sklearn_mbm import NeuralFusionClassifier as N; "
         "N([('a', 'passthrough', [0])]).get_params()"
     )

@@ -31,7 +31,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 from sklearn_mbm import AudioEmbedder, FusionTransformer, ImageEmbedder, TextEmbedder
-from sklearn_mbm._cache import fingerprint
+from sklearn_mbm._caching._cache import fingerprint
 from sklearn_mbm.exceptions import CellLoadWarning
 
 keras_hub = pytest.importorskip("keras_hub")  # the [hub] extra, part of [test]

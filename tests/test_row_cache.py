@@ -1,4 +1,4 @@
-"""Tests for sklearn_mbm._row_cache: rows reused across the folds of a
+"""Tests for sklearn_mbm._caching._row_cache: rows reused across the folds of a
 cached search, never a different result."""
 
 import warnings
@@ -15,10 +15,10 @@ from sklearn_mbm import (
     FusionTransformer,
     ImageFeatureExtractor,
     TextFeatureExtractor,
-    _row_cache,
     fusion_weight_grid,
     load_av_digits,
 )
+from sklearn_mbm._caching import _row_cache
 from sklearn_mbm._io import CellLoadWarning
 
 NAMES = ["image", "audio", "text"]

@@ -1,4 +1,5 @@
-"""Tests for ``sklearn_mbm._spectral_kernels``: one-pass spectral reductions.
+"""Tests for ``sklearn_mbm._extractors._spectral_kernels``: one-pass spectral
+reductions.
 
 The reference is librosa itself, called on spectrograms
 (``librosa.feature.spectral_*(S=...)``), and numpy's dense mel product.
@@ -12,7 +13,7 @@ import pytest
 import scipy.fft
 import soundfile
 
-from sklearn_mbm._spectral_kernels import (
+from sklearn_mbm._extractors._spectral_kernels import (
     _TILE,
     reduce_spectra,
     sparse_mel,
@@ -215,7 +216,7 @@ def test_kernels_compile_without_a_writable_cache(monkeypatch):
     """Where numba finds no cache folder, kernels are compiled uncached."""
     import numba
 
-    from sklearn_mbm import _spectral_kernels
+    from sklearn_mbm._extractors import _spectral_kernels
 
     real_njit = numba.njit
     calls = []

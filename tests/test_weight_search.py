@@ -1,4 +1,4 @@
-"""Tests for sklearn_mbm._weight_search: fusion_weight_grid and
+"""Tests for sklearn_mbm.fusion._weight_search: fusion_weight_grid and
 fusion_weight_distribution (also importable from sklearn_mbm.fusion)."""
 
 import pickle

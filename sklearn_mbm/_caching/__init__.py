@@ -2,7 +2,4 @@
 (``_cache``), cached calls through ``joblib.Memory`` (``_cache_layer``),
 rows shared between folds (``_row_cache``) and the bounded LRU tables they
 use (``_lru``). See :ref:`caching` in the user guide.
-
-The former paths (``sklearn_mbm._cache`` and the others) are kept as aliases
-of these modules.
 """

@@ -5,7 +5,7 @@ calls are hits, and a disk hit pays joblib's look-up (hashing the arguments,
 reading the function's code and the metadata file) and the unpickling of the
 output. This layer keeps recent results in memory, keyed by the cache's
 location, the step and the same key the disk entry has (a fingerprint of
-everything that determines the result, see :mod:`sklearn_mbm._cache`), so it
+everything that determines the result, see :mod:`sklearn_mbm._caching._cache`), so it
 never reuses a result the disk cache would not.
 
 - **Bounded**: at most ``MAX_ENTRIES`` results and ``MAX_BYTES`` bytes per

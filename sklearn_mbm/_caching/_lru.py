@@ -1,8 +1,8 @@
 """A thread-safe least-recently-used table bounded in bytes (and entries).
 
 The base of the two process-wide tables of the cache: the tokens of array
-cells (:class:`sklearn_mbm._cache._CellTokens`) and the in-process results
-(:class:`sklearn_mbm._cache_layer._ResultTable`). Subclasses say how many bytes
+cells (:class:`sklearn_mbm._caching._cache._CellTokens`) and the in-process results
+(:class:`sklearn_mbm._caching._cache_layer._ResultTable`). Subclasses say how many bytes
 an entry holds (:meth:`BoundedLRU._entry_bytes`) and write their look-ups
 under ``self._lock`` with :meth:`_store`, :meth:`_remove` and :meth:`_touch`.
 """

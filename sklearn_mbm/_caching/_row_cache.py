@@ -11,7 +11,7 @@ rows already computed.
 
 - **Keyed on what determines a row**: the fitted extractor (its parameters and
   fitted state, hashed as the cache hashes estimators, callables by their
-  code) and the cell's token (:func:`sklearn_mbm._cache.array_cell_tokens`:
+  code) and the cell's token (:func:`sklearn_mbm._caching._cache.array_cell_tokens`:
   dtype, shape and bytes). Only columns of in-memory arrays take part: a file
   path is hashed as the path, and the file may have changed.
 - **All or nothing**: rows are served only when every row of the call is

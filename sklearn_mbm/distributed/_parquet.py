@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_mbm._cache import estimator_token, fingerprint
+from sklearn_mbm._caching._cache import estimator_token, fingerprint
 from sklearn_mbm.distributed._meta import output_meta
 from sklearn_mbm.distributed._parallel_post_fit import (
     ParallelPostFit,

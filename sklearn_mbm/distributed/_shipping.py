@@ -17,7 +17,7 @@ import threading
 
 import cloudpickle
 
-from sklearn_mbm._lru import BoundedLRU
+from sklearn_mbm._caching._lru import BoundedLRU
 
 __all__ = ["ShippedEstimator"]
 

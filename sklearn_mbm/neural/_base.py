@@ -2,7 +2,7 @@
 
 :class:`_BaseNeuralFusion` holds what :class:`~sklearn_mbm.NeuralFusionClassifier`
 and :class:`~sklearn_mbm.NeuralFusionRegressor` share (the modality specs
-through :class:`~sklearn_mbm._composition.ModalityComposition`, one branch per
+through :class:`~sklearn_mbm.fusion._composition.ModalityComposition`, one branch per
 modality (:mod:`sklearn_mbm.neural._branches`), the fusion rule
 (:mod:`sklearn_mbm.neural._layers`), model building, training, fusion
 weights, pickling), as scikit-learn's ``MLPClassifier`` and ``MLPRegressor``
@@ -28,7 +28,7 @@ from sklearn_mbm._compat import (
     _check_sample_weight,
     _num_samples,
 )
-from sklearn_mbm._composition import ModalityComposition
+from sklearn_mbm.fusion._composition import ModalityComposition
 from sklearn_mbm.neural._branches import BRANCHES, branch_class
 from sklearn_mbm.neural._layers import NEURAL_FUSION, custom_objects
 from sklearn_mbm.neural._model import PRESENT_INPUT, build_model

@@ -14,7 +14,7 @@ modality's projection. A branch class is chosen per modality, once per fit:
   ``_BaseExtractor`` returns None) gets that branch;
 - anything else (an extractor, any transformer, ``"passthrough"``) gets
   :class:`FrozenBranch`: its output block, normalised and filled by the
-  shared :class:`~sklearn_mbm._blocks.ModalityBlocks`, is the input.
+  shared :class:`~sklearn_mbm.fusion._blocks.ModalityBlocks`, is the input.
 
 A subclass of :class:`_Branch` writes:
 
@@ -58,9 +58,9 @@ from types import SimpleNamespace
 import numpy as np
 from sklearn.base import clone
 
-from sklearn_mbm._blocks import ModalityBlocks
 from sklearn_mbm._compat import Interval
 from sklearn_mbm._io import cell_error_message
+from sklearn_mbm.fusion._blocks import ModalityBlocks
 
 
 class _Branch:
@@ -121,7 +121,7 @@ class _Branch:
 
 class FrozenBranch(_Branch):
     """A frozen extractor's normalised output block (or a ``"passthrough"``
-    block), through the shared :class:`~sklearn_mbm._blocks.ModalityBlocks`."""
+    block), through the shared :class:`~sklearn_mbm.fusion._blocks.ModalityBlocks`."""
 
     def _blocks(self):
         return ModalityBlocks(

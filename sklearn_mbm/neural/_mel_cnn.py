@@ -1,7 +1,7 @@
 """The ``"mel_cnn"`` branch's network: log-mel frame sequences through Conv1D.
 
 :func:`audio_frames` turns waveforms into padded log-mel frame sequences with
-the package's batched kernels (:func:`sklearn_mbm._audio_features
+the package's batched kernels (:func:`sklearn_mbm._extractors._audio_features
 .frame_features`, the same frames as ``librosa.feature.melspectrogram`` then
 ``power_to_db``), one clip's frames after another, zero-padded to the longest
 clip. :func:`build_mel_cnn` encodes such a sequence into one vector:
@@ -17,7 +17,7 @@ import functools
 
 import numpy as np
 
-from sklearn_mbm._audio_features import count_frames, frame_features
+from sklearn_mbm._extractors._audio_features import count_frames, frame_features
 
 __all__ = ["audio_frames", "build_mel_cnn", "mel_cnn_layers"]
 

@@ -5,8 +5,8 @@ import numbers
 
 import numpy as np
 
-from sklearn_mbm._base_extractor import substitute
 from sklearn_mbm._compat import Interval, StrOptions
+from sklearn_mbm._extractors._base import substitute
 from sklearn_mbm._io import load_audio_cell
 from sklearn_mbm.pretrained._base import _BaseEmbedder
 from sklearn_mbm.pretrained._hub import predict_function

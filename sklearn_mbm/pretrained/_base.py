@@ -7,7 +7,7 @@ how a batch of loaded cells becomes network inputs and rows
 preset's loaded parts as their ``context``. Input cells, ``on_error``, the
 bad-cell rule and the batch loop (cells loaded one batch ahead of the
 network, the progress bar) come from
-:class:`~sklearn_mbm._base_extractor._BaseExtractor`, which the feature
+:class:`~sklearn_mbm._extractors._base._BaseExtractor`, which the feature
 extractors share.
 """
 
@@ -15,8 +15,8 @@ import numbers
 import os
 import re
 
-from sklearn_mbm._base_extractor import _BaseExtractor, numbered_names
 from sklearn_mbm._compat import Interval
+from sklearn_mbm._extractors._base import _BaseExtractor, numbered_names
 from sklearn_mbm.pretrained._hub import load_preset, preset_fingerprint
 
 

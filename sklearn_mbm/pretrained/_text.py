@@ -5,8 +5,8 @@ import numbers
 
 import numpy as np
 
-from sklearn_mbm._base_extractor import substitute
 from sklearn_mbm._compat import Interval, StrOptions
+from sklearn_mbm._extractors._base import substitute
 from sklearn_mbm._io import cell_error_message, is_missing, missing_cell_error
 from sklearn_mbm.pretrained._base import _BaseEmbedder
 from sklearn_mbm.pretrained._hub import predict_function

@@ -14,7 +14,7 @@ from numbers import Real
 import numpy as np
 from sklearn.utils import check_random_state
 
-from sklearn_mbm._routing import check_unique_names
+from sklearn_mbm.fusion._routing import check_unique_names
 
 __all__ = ["fusion_weight_distribution", "fusion_weight_grid"]
 

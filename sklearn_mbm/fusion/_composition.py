@@ -31,7 +31,7 @@ from sklearn.utils.validation import check_array, validate_data
 
 from sklearn_mbm._compat import _BaseComposition
 from sklearn_mbm._io import is_polars
-from sklearn_mbm._routing import (
+from sklearn_mbm.fusion._routing import (
     _is_frame,
     check_unique_names,
     present_rows,
@@ -120,9 +120,8 @@ def check_no_overflow(values, owner, weights):
     if not np.isfinite(values).all():
         raise ValueError(
             f"{owner}: the weighted features overflow float64 with weights "
-            f"{weights!r}; only the weights' ratios and a moderate scale "
-            "matter, so divide them all by a common factor (e.g. their "
-            "largest)."
+            f"{weights!r}; scale them down by a common factor (e.g. divide "
+            "them all by their largest)."
         )
     return values
 

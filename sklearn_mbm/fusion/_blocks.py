@@ -21,9 +21,9 @@ from sklearn.utils.validation import check_array, check_memory
 from sklearn_mbm._caching import _row_cache as row_cache
 from sklearn_mbm._caching._cache import callables_token, fingerprint
 from sklearn_mbm._caching._cache_layer import cached_call
-from sklearn_mbm._composition import ModalityComposition, default_output
-from sklearn_mbm._normalize import make_normalizer
-from sklearn_mbm._routing import describe_row, take_rows
+from sklearn_mbm.fusion._composition import ModalityComposition, default_output
+from sklearn_mbm.fusion._normalize import make_normalizer
+from sklearn_mbm.fusion._routing import describe_row, take_rows
 
 __all__ = ["ModalityBlocks"]
 
@@ -38,7 +38,7 @@ def _fit_transform_one(key, transformer, X, y, reuse_rows=False):
     and ``y``), so joblib.Memory never hashes the data itself. With
     ``reuse_rows`` (a cache location is set), an extractor whose rows depend on
     their own cells only takes the rows other folds computed
-    (:mod:`sklearn_mbm._row_cache`)."""
+    (:mod:`sklearn_mbm._caching._row_cache`)."""
     if reuse_rows and row_cache.rows_are_independent(transformer):
         transformer.fit(X, y)
         return transformer, row_cache.transform(transformer, X)

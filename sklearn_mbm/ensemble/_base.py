@@ -7,7 +7,7 @@ the rows where its column is present (with out-of-fold outputs for
 ``method="stacking"``, on folds shared by every modality), the weights of
 the modalities present in each row, the stacked meta-features (missing
 outputs filled, missingness indicators, weights), ``sample_weight`` and
-metadata routing (:mod:`sklearn_mbm._fit_params`), tags and the HTML repr.
+metadata routing (:mod:`sklearn_mbm.ensemble._fit_params`), tags and the HTML repr.
 
 A subclass (:class:`~sklearn_mbm.LateFusionClassifier`,
 :class:`~sklearn_mbm.LateFusionRegressor`) says what its modalities output
@@ -32,15 +32,19 @@ from sklearn_mbm._compat import (
     _print_elapsed_time,
     _VisualBlock,
 )
-from sklearn_mbm._composition import ModalityComposition, share_row_weights
 from sklearn_mbm._docstrings import substitute_docs
-from sklearn_mbm._fit_params import (
+from sklearn_mbm.ensemble._fit_params import (
     modality_router,
     route_fit_params,
     rows_of,
     weight_params,
 )
-from sklearn_mbm._routing import take_rows
+from sklearn_mbm.fusion._composition import (
+    ModalityComposition,
+    check_no_overflow,
+    share_row_weights,
+)
+from sklearn_mbm.fusion._routing import take_rows
 
 
 def _samples_text(rows):
@@ -177,7 +181,8 @@ class _BaseLateFusion(ModalityComposition):
 
     # -- what subclasses define ------------------------------------------------
 
-    #: The ``method`` options: {name: rule} (see :mod:`sklearn_mbm._late_rules`).
+    #: The ``method`` options: {name: rule}
+    #: (see :mod:`sklearn_mbm.ensemble._late_rules`).
     _rules: dict = {}
 
     def _rule(self):
@@ -426,7 +431,14 @@ class _BaseLateFusion(ModalityComposition):
             if indicated:
                 block = np.hstack([block, row_missing[:, None].astype(float)])
             blocks.append(self.weights_[name] * block)
-        return np.hstack(blocks)
+        meta = np.hstack(blocks)
+        # The final estimator squares its inputs (norms, variances, the
+        # gradient of a linear model): refuse weights whose squares overflow
+        # rather than let it fit nothing with a convergence warning.
+        with np.errstate(over="ignore"):
+            squares = np.einsum("ij,ij->i", meta, meta)
+        check_no_overflow(squares, type(self).__name__, self.weights_)
+        return meta
 
     def _stacked(self, X):
         outputs, missing = self._modality_outputs(X, self._stacked_method)

@@ -31,6 +31,7 @@ import sklearn
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+import sklearn_mbm
 from sklearn_mbm._compat import StrOptions, _fit_context
 from sklearn_mbm._docstrings import substitute_docs
 from sklearn_mbm._io import (
@@ -52,7 +53,7 @@ CELL_ERRORS = (ValueError, TypeError, FileNotFoundError)
 # GridSearchCV, joblib.Memory), never the user's line a warning should show.
 _INTERNAL_DIRS = tuple(
     os.path.dirname(os.path.abspath(path)) + os.sep
-    for path in (__file__, sklearn.__file__, joblib.__file__)
+    for path in (sklearn_mbm.__file__, sklearn.__file__, joblib.__file__)
 )
 
 _SHARED_DOCS = {
@@ -269,7 +270,7 @@ class _BaseExtractor(TransformerMixin, BaseEstimator):
         the parameters and fitted state alone, bit for bit, whatever the other
         cells of the call (their number, order and sizes). Where it holds, a
         cached FusionTransformer reuses rows across the folds of a search
-        (:mod:`sklearn_mbm._row_cache`); say True only where a test proves it.
+        (:mod:`sklearn_mbm._caching._row_cache`); say True only where a test proves it.
         """
         return False
 

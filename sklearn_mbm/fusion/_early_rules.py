@@ -12,7 +12,7 @@ here plus one table entry (and the option in ``_parameter_constraints``).
 import numpy as np
 from sklearn.decomposition import PCA
 
-from sklearn_mbm._composition import check_no_overflow, share_row_weights
+from sklearn_mbm.fusion._composition import check_no_overflow, share_row_weights
 
 
 class _EarlyRule:
@@ -64,7 +64,7 @@ class WeightedSum(_EarlyRule):
     """``sum_m w_m * P_m(N_m(X_m))`` with ``P_m`` a PCA to a common width.
 
     With ``missing="zero"``, the present blocks of a row share the weight of
-    the row's blocks (:func:`~sklearn_mbm._composition.share_row_weights`).
+    the row's blocks (:func:`~sklearn_mbm.fusion._composition.share_row_weights`).
     """
 
     def projections(self, owner, outputs):

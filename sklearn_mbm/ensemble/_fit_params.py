@@ -24,7 +24,7 @@ from sklearn_mbm._compat import (
     _raise_for_params,
     _routing_enabled,
 )
-from sklearn_mbm._composition import is_drop
+from sklearn_mbm.fusion._composition import is_drop
 
 
 def modality_router(owner, named_estimators):

@@ -19,7 +19,6 @@ import numpy as np
 from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_mbm._blocks import ModalityBlocks
 from sklearn_mbm._compat import (
     HasMethods,
     Interval,
@@ -27,11 +26,15 @@ from sklearn_mbm._compat import (
     _fit_context,
     _VisualBlock,
 )
-from sklearn_mbm._composition import ModalityComposition
-from sklearn_mbm._early_rules import EARLY_FUSION
+from sklearn_mbm.fusion._blocks import ModalityBlocks
+from sklearn_mbm.fusion._composition import ModalityComposition
+from sklearn_mbm.fusion._early_rules import EARLY_FUSION
 
 # re-exported: users of FusionTransformer look for its weight search helpers here
-from sklearn_mbm._weight_search import fusion_weight_distribution, fusion_weight_grid
+from sklearn_mbm.fusion._weight_search import (
+    fusion_weight_distribution,
+    fusion_weight_grid,
+)
 
 __all__ = ["FusionTransformer", "fusion_weight_distribution", "fusion_weight_grid"]
 

@@ -7,7 +7,7 @@ weighted vote (``"hard"``) or a final estimator learned on out-of-fold
 probabilities (``"stacking"``). :class:`LateFusionRegressor` does the same
 with regressors: a weighted mean of their predictions (``"mean"``) or
 stacking. A missing cell only removes that modality's vote for that row.
-What the two share lives in :mod:`sklearn_mbm._late_fusion`.
+What the two share lives in :mod:`sklearn_mbm.ensemble._base`.
 """
 
 import numpy as np
@@ -19,8 +19,8 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from sklearn_mbm._compat import StrOptions
-from sklearn_mbm._late_fusion import _BaseLateFusion, _shared_docs
-from sklearn_mbm._late_rules import CLASSIFIER_RULES, REGRESSOR_RULES
+from sklearn_mbm.ensemble._base import _BaseLateFusion, _shared_docs
+from sklearn_mbm.ensemble._late_rules import CLASSIFIER_RULES, REGRESSOR_RULES
 
 __all__ = ["LateFusionClassifier", "LateFusionRegressor"]
 

@@ -135,7 +135,11 @@ def frame_features(
     """
     # numba (about 0.3 s to import) loads with the first batch, not with
     # the package
-    from sklearn_mbm._spectral_kernels import reduce_spectra, sparse_mel, window_taps
+    from sklearn_mbm._extractors._spectral_kernels import (
+        reduce_spectra,
+        sparse_mel,
+        window_taps,
+    )
 
     families = set(families)
     lengths = np.array([clip.shape[0] for clip in clips], dtype=np.int64)
