@@ -18,9 +18,10 @@ from sklearn.utils import Bunch, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_mbm._io import is_polars
+from sklearn_mbm._robustness import modality_robustness
 from sklearn_mbm.fusion._routing import _is_frame, resolve_column
 
-__all__ = ["modality_importance"]
+__all__ = ["modality_importance", "modality_robustness"]
 
 # parameters of our multimodal estimators that hold (name, est, column) specs
 _SPEC_PARAMS = ("transformers", "estimators")

@@ -15,7 +15,9 @@ import numbers
 
 import numpy as np
 
-__all__ = ["plot_fusion_weights"]
+from sklearn_mbm._plot_robustness import plot_modality_robustness
+
+__all__ = ["plot_fusion_weights", "plot_modality_robustness"]
 
 _KINDS = ("auto", "line", "heatmap", "ternary")
 _SQRT3_2 = np.sqrt(3.0) / 2.0

@@ -112,7 +112,7 @@ def pooled(frames, stats):
 
 @pytest.mark.parametrize("family", ["mfcc", "delta", "delta2", "spectral", "logmel"])
 def test_pooled_features_match_librosa(clips, family):
-    extractor = AudioFeatureExtractor(features=(family,), stats=ALL_STATS)
+    extractor = AudioFeatureExtractor(features=(family,), stats=ALL_STATS, n_segments=1)
     ours = np.asarray(extractor.fit_transform(FILES))
     expected = np.array([pooled(librosa_frames(y)[family], ALL_STATS) for y in clips])
     assert ours.dtype == np.float32 and ours.shape == expected.shape
@@ -125,7 +125,11 @@ def test_other_rates_match_librosa(sr):
     """Other frame sizes: 200/80 samples at 8 kHz; 551/220 at 22.05 kHz (odd
     n_fft, and frame sizes with no common block: the ZCR's fallback path)."""
     extractor = AudioFeatureExtractor(
-        sr=sr, n_mels=32, features=("mfcc", "delta", "spectral"), stats=ALL_STATS
+        sr=sr,
+        n_mels=32,
+        features=("mfcc", "delta", "spectral"),
+        stats=ALL_STATS,
+        n_segments=1,
     )
     ours = extractor.fit_transform(FILES[:3])
     n_fft, hop = extractor.n_fft_, extractor.hop_length_
@@ -179,7 +183,9 @@ def test_top_db_floor_is_per_clip(clips):
     """A loud neighbour in the batch must not raise a quiet clip's dB floor."""
     quiet = clips[0] * 1e-4
     loud = clips[1]
-    extractor = AudioFeatureExtractor(input_sr=SR, features=("logmel",), stats=("min",))
+    extractor = AudioFeatureExtractor(
+        input_sr=SR, features=("logmel",), stats=("min",), n_segments=1
+    )
     alone = np.asarray(extractor.fit_transform([quiet]))
     together = np.asarray(extractor.transform([loud, quiet, loud]))
     np.testing.assert_array_equal(together[1], alone[0])
@@ -315,11 +321,12 @@ def test_segment_statistics_match_a_per_clip_librosa_loop(clips, n_segments):
 
 
 def test_one_segment_is_the_whole_clip_and_a_prefix(clips):
-    plain = AudioFeatureExtractor().fit_transform(FILES)
-    np.testing.assert_array_equal(
-        AudioFeatureExtractor(n_segments=1).fit_transform(FILES), plain
-    )
+    plain = np.asarray(AudioFeatureExtractor(n_segments=1).fit_transform(FILES))
     segmented = np.asarray(AudioFeatureExtractor(n_segments=3).fit_transform(FILES))
+    # the default is 3 segments
+    np.testing.assert_array_equal(
+        AudioFeatureExtractor().fit_transform(FILES), segmented
+    )
     # the whole-clip block is unchanged by segmenting
     np.testing.assert_array_equal(segmented[:, : plain.shape[1]], plain)
 
@@ -327,7 +334,8 @@ def test_one_segment_is_the_whole_clip_and_a_prefix(clips):
 def test_segment_feature_names():
     extractor = AudioFeatureExtractor(n_segments=3).fit(FILES)
     names = list(extractor.get_feature_names_out())
-    plain = list(AudioFeatureExtractor().fit(FILES).get_feature_names_out())
+    plain = AudioFeatureExtractor(n_segments=1).fit(FILES).get_feature_names_out()
+    plain = list(plain)
     assert len(names) == extractor.n_features_out_ == 4 * 92
     assert names[:92] == plain
     assert names[92:184] == [f"{name}_seg1" for name in plain]
@@ -428,6 +436,7 @@ def test_short_clips_give_finite_features(n_samples):
         input_sr=SR,
         features=("mfcc", "delta", "delta2", "spectral", "logmel"),
         stats=ALL_STATS,
+        n_segments=1,
     )
     out = np.asarray(extractor.fit_transform([clip, np.zeros(n_samples)]))
     assert np.isfinite(out).all()
@@ -535,7 +544,11 @@ def test_on_error_warn_gives_nan_rows(tmp_path):
 
 
 def test_default_feature_names():
+    # the default output is the 92 whole-clip features, then 3 segments of them
     extractor = AudioFeatureExtractor().fit(FILES)
+    assert extractor.n_features_out_ == 4 * 92
+    assert extractor.get_feature_names_out()[-1] == "rms_std_seg3"
+    extractor = AudioFeatureExtractor(n_segments=1).fit(FILES)
     names = list(extractor.get_feature_names_out())
     assert len(names) == extractor.n_features_out_ == 2 * (20 + 20 + 6) == 92
     assert names[:2] == ["mfcc0_mean", "mfcc1_mean"]
@@ -555,7 +568,7 @@ def test_default_feature_names():
 
 def test_feature_names_other_settings():
     extractor = AudioFeatureExtractor(
-        n_mfcc=5, n_mels=8, features=["logmel", "delta2"], stats="max"
+        n_mfcc=5, n_mels=8, features=["logmel", "delta2"], stats="max", n_segments=1
     ).fit(FILES)
     names = list(extractor.get_feature_names_out())
     assert names == [f"logmel{i}_max" for i in range(8)] + [
@@ -594,7 +607,7 @@ def test_invalid_params(params, error, message):
 
 def test_n_mfcc_may_exceed_n_mels_without_mfcc_features():
     extractor = AudioFeatureExtractor(n_mfcc=50, n_mels=10, features=("spectral",))
-    assert extractor.fit_transform(FILES[:1]).shape == (1, 12)
+    assert extractor.fit_transform(FILES[:1]).shape == (1, 4 * 12)
 
 
 def test_empty_input():

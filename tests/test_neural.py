@@ -371,6 +371,7 @@ def test_fine_tune_image_backbone():
         [("image", extractor, "image"), ("x", "passthrough", ["x"])],
         fine_tune=True,
         epochs=4,
+        modality_dropout=0.0,  # training=True below must not drop a modality
     ).fit(frame, y)
     tuned = clf.model_.get_layer("modality_0_backbone")
     fitted = clf.transformers_[0][1]
@@ -421,10 +422,20 @@ def test_reproducible_with_random_state():
 
 def test_early_stopping_and_history():
     X, y = signal_noise(n=60)
-    plain = tiny(epochs=3).fit(X, y)
+    plain = tiny(epochs=3, aux_loss_weight=0.0).fit(X, y)
     assert set(plain.history_) == {"loss", "accuracy"}
     assert plain.n_iter_ == 3
     assert all(len(v) == 3 for v in plain.history_.values())
+    # auxiliary heads: "loss" is the total, "head_loss" the fused head's
+    # (what early stopping watches), one loss per modality's head
+    aux = tiny(epochs=3, aux_loss_weight=0.5).fit(X, y)
+    assert set(aux.history_) == {
+        "loss",
+        "accuracy",
+        "head_loss",
+        "modality_0_head_loss",
+        "modality_1_head_loss",
+    }
     stopped = tiny(
         epochs=30,
         early_stopping=True,
@@ -448,6 +459,8 @@ def test_early_stopping_restores_best_weights():
         validation_fraction=0.25,
         patience=6,
         learning_rate=0.5,
+        modality_dropout=0.0,
+        aux_loss_weight=0.0,
     ).fit(X, y)
     # patience covers every epoch, so training runs them all, then restores
     # the weights of the epoch with the lowest val_loss
@@ -460,6 +473,17 @@ def test_early_stopping_restores_best_weights():
     # the best epoch is not the last one here, so the loss above shows that
     # weights were restored rather than kept from the last epoch
     assert np.argmin(clf.history_["val_loss"]) < 5
+    # with auxiliary heads early stopping watches the fused head's loss
+    aux = tiny(
+        epochs=6,
+        early_stopping=True,
+        validation_fraction=0.25,
+        patience=6,
+        learning_rate=0.5,
+    ).fit(X, y)
+    proba = aux.predict_proba(X[val])
+    loss = -np.mean(np.log(proba[np.arange(len(val)), y[val]]))
+    assert loss == pytest.approx(min(aux.history_["val_head_loss"]), rel=1e-4)
 
 
 def test_class_weight_equals_sample_weight():
@@ -682,7 +706,12 @@ def test_regressor_learns_and_weights_the_informative_block():
     assert reg.fusion_weights_["signal"] > reg.fusion_weights_["noise"]
     per_sample = reg.predict_fusion_weights(X[:3])
     assert_allclose(per_sample.sum(axis=1), 1.0, rtol=1e-6)
-    assert set(reg.history_) == {"loss"}
+    assert set(reg.history_) == {
+        "loss",
+        "head_loss",
+        "modality_0_head_loss",
+        "modality_1_head_loss",
+    }
 
 
 @pytest.mark.parametrize("loss", ["mse", "huber"])

@@ -16,10 +16,10 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import GroupShuffleSplit, train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from sklearn_mbm import _keras
 from sklearn_mbm._compat import (
@@ -29,7 +29,7 @@ from sklearn_mbm._compat import (
     _num_samples,
 )
 from sklearn_mbm.fusion._composition import ModalityComposition
-from sklearn_mbm.neural._branches import BRANCHES, RnnBranch, branch_class
+from sklearn_mbm.neural._branches import BRANCHES, branch_class
 from sklearn_mbm.neural._layers import NEURAL_FUSION, custom_objects
 from sklearn_mbm.neural._model import PRESENT_INPUT, build_model
 
@@ -57,6 +57,23 @@ def _seed_from(random_state):
     if random_state is None:
         return None
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def _history_key(key, n_aux):
+    """Keras's name of a training metric, as ``history_`` shows it.
+
+    With auxiliary heads Keras prefixes each output's metrics with the
+    output's name; the fused head's metrics keep their plain names
+    (``accuracy``, ``val_accuracy``) as without them. ``loss`` is the total
+    (fused plus weighted auxiliary losses), ``head_loss`` the fused head's.
+    """
+    if not n_aux:
+        return key
+    prefix = "val_" if key.startswith("val_") else ""
+    name = key[len(prefix) :]
+    if name.startswith("head_") and name != "head_loss":
+        return prefix + name[len("head_") :]
+    return key
 
 
 class _BaseNeuralFusion(ModalityComposition):
@@ -91,7 +108,13 @@ class _BaseNeuralFusion(ModalityComposition):
         "patience": [Interval(Integral, 1, None, closed="left")],
         "normalize": [StrOptions({"standard", "l2", "block"}), None],
         "missing": [StrOptions({"zero", "raise"})],
-        **RnnBranch.parameters,
+        **{
+            name: constraints
+            for branch in BRANCHES.values()
+            for name, constraints in branch.parameters.items()
+        },
+        "modality_dropout": [Interval(Real, 0, 1, closed="left")],
+        "aux_loss_weight": [Interval(Real, 0, None, closed="left")],
         "fine_tune": ["boolean"],
         "run_eagerly": ["boolean"],
     }
@@ -177,12 +200,29 @@ class _BaseNeuralFusion(ModalityComposition):
         """Per-sample weights of the loss (the checked ``sample_weight``)."""
         return sample_weight
 
-    def _split(self, n_samples, y_encoded, seed):
-        """Train and validation row indices (validation empty if not used);
-        stratified on ``y_encoded`` when it is not None and that is possible."""
+    def _split(self, n_samples, y_encoded, seed, groups=None):
+        """Train and validation row indices (validation empty if not used).
+
+        With ``groups``, whole groups go to validation (``GroupShuffleSplit``:
+        about ``validation_fraction`` of the groups, at least one), so early
+        stopping measures generalisation to unseen groups. Otherwise the
+        split is stratified on ``y_encoded`` when it is not None and that is
+        possible.
+        """
         rows = np.arange(n_samples)
         if not self.early_stopping or self.validation_fraction == 0:
             return rows, rows[:0]
+        if groups is not None:
+            if len(np.unique(groups)) < 2:
+                raise ValueError(
+                    "groups has a single group: the validation split of early "
+                    "stopping needs at least 2 groups (or early_stopping=False, "
+                    "or validation_fraction=0)."
+                )
+            splitter = GroupShuffleSplit(
+                n_splits=1, test_size=self.validation_fraction, random_state=seed
+            )
+            return next(splitter.split(rows, groups=groups))
         n_val = math.ceil(self.validation_fraction * n_samples)
         if n_val < 1 or n_samples - n_val < 1:
             return rows, rows[:0]
@@ -193,17 +233,31 @@ class _BaseNeuralFusion(ModalityComposition):
         except ValueError:  # a class too small to stratify
             return train_test_split(rows, test_size=n_val, random_state=seed)
 
+    def _aux_heads(self):
+        """Whether the model has one auxiliary head per modality."""
+        return self.aux_loss_weight > 0 and len(self._branches) > 1
+
     def _dataset(self, inputs, present, y, sample_weight, seed):
         """A shuffled, batched ``tf.data`` pipeline of training rows.
 
         Built here rather than left to ``model.fit`` because Keras's array
         adapter rejects string columns (the ``"rnn"`` texts), and so that the
-        shuffling is seeded with ``random_state``.
+        shuffling is seeded with ``random_state``. With auxiliary heads every
+        head has the same targets; a modality's head is weighted 0 where the
+        modality is missing.
         """
         tf = _keras.import_tensorflow()
         features = self._feature_dict(inputs, present)
+        if self._aux_heads():
+            y = (y,) * (1 + present.shape[1])
+            sample_weight = (
+                sample_weight,
+                *(sample_weight * present[:, m] for m in range(present.shape[1])),
+            )
         dataset = tf.data.Dataset.from_tensor_slices((features, y, sample_weight))
-        dataset = dataset.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(
+            len(present), seed=seed, reshuffle_each_iteration=True
+        )
         return dataset.batch(self.batch_size)
 
     @staticmethod
@@ -212,7 +266,7 @@ class _BaseNeuralFusion(ModalityComposition):
         features[PRESENT_INPUT] = present
         return features
 
-    def _build_model(self, inputs, train_rows):
+    def _build_model(self, inputs, train_rows, seed):
         n_outputs, activation = self._head()
         return build_model(
             self._branches,
@@ -224,9 +278,12 @@ class _BaseNeuralFusion(ModalityComposition):
             projection_units=self.projection_units,
             hidden_units=_check_hidden_units(self.hidden_units),
             dropout=self.dropout,
+            modality_dropout=self.modality_dropout,
+            aux_heads=self._aux_heads(),
+            seed=seed,
         )
 
-    def _fit(self, X, y, sample_weight):
+    def _fit(self, X, y, sample_weight, groups=None):
         """Check the data, extract every modality, build and train the model."""
         _check_hidden_units(self.hidden_units)
         X = self._check_table(X, reset=True)
@@ -241,6 +298,13 @@ class _BaseNeuralFusion(ModalityComposition):
                 "must match."
             )
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if groups is not None:
+            groups = column_or_1d(groups)
+            if len(groups) != X.shape[0]:
+                raise ValueError(
+                    f"X has {X.shape[0]} samples but groups has {len(groups)}; "
+                    "they must match."
+                )
         y_train, stratify = self._check_target(y, sample_weight)
         weights = self._loss_weights(y_train, sample_weight).astype(np.float32)
 
@@ -248,15 +312,17 @@ class _BaseNeuralFusion(ModalityComposition):
 
         seed = _seed_from(self.random_state)
         _keras.set_random_seed(seed)
-        train, val = self._split(X.shape[0], stratify, seed)
+        train, val = self._split(X.shape[0], stratify, seed, groups)
         keras = _keras.import_keras()
-        model = self._build_model(inputs, train)
+        model = self._build_model(inputs, train, seed)
         loss, metrics = self._compile_args(keras)
+        n_aux = len(self._branches) if self._aux_heads() else 0
         model.compile(
             run_eagerly=self.run_eagerly,
             optimizer=keras.optimizers.Adam(learning_rate=self.learning_rate),
-            loss=loss,
-            weighted_metrics=metrics,
+            loss=[loss] * (1 + n_aux) if n_aux else loss,
+            loss_weights=[1.0] + [self.aux_loss_weight] * n_aux if n_aux else None,
+            weighted_metrics=[metrics] + [[]] * n_aux if n_aux else metrics,
         )
 
         def rows(r):
@@ -268,9 +334,12 @@ class _BaseNeuralFusion(ModalityComposition):
             val_data = self._dataset(*rows(val), y_train[val], weights[val], seed)
         callbacks = []
         if self.early_stopping:
+            # the fused head's loss, not the sum with the auxiliary ones
+            monitor = "head_loss" if n_aux else "loss"
             callbacks.append(
                 keras.callbacks.EarlyStopping(
-                    monitor="val_loss" if val_data is not None else "loss",
+                    monitor=monitor if val_data is None else f"val_{monitor}",
+                    mode="min",
                     patience=self.patience,
                     restore_best_weights=True,
                 )
@@ -284,10 +353,13 @@ class _BaseNeuralFusion(ModalityComposition):
             shuffle=False,  # the dataset reshuffles each epoch (seeded)
             verbose=self.verbose,
         )
+        if n_aux:  # predict with the fused head alone
+            model = keras.Model(model.inputs, model.get_layer("head").output)
         self.model_ = model
         self._predict_fn = _keras.make_predict_function(model, eager=self.run_eagerly)
         self.history_ = {
-            key: [float(v) for v in values] for key, values in history.history.items()
+            _history_key(key, n_aux): [float(v) for v in values]
+            for key, values in history.history.items()
         }
         self.n_iter_ = len(self.history_["loss"])
         self.fusion_weights_ = self._fusion_weights(inputs, present)

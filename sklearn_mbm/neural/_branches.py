@@ -52,7 +52,8 @@ Adding a branch is one subclass here plus one entry in :data:`BRANCHES`
 extractor that offers it.
 """
 
-from numbers import Integral
+from numbers import Integral, Real
+from types import SimpleNamespace
 
 import numpy as np
 from sklearn.base import clone
@@ -75,6 +76,18 @@ class _Branch:
 
     #: Estimator parameters the branch reads: {name: constraints}.
     parameters: dict = {}
+
+    #: What the branch's cells hold ("image", "audio", "text"), for
+    #: :func:`~sklearn_mbm.inspection.modality_robustness`; None if unknown.
+    kind = None
+
+    @classmethod
+    def cell_reader(cls, owner):
+        """What reads this branch's cells, for code outside the network
+        (``modality_robustness`` loads and corrupts cells as the branch
+        would): an object with the loader's settings (``sr``, ``input_sr``
+        for audio), or None for the loaders' defaults."""
+        return None
 
     def __init__(self, modality, owner):
         self.modality = modality
@@ -135,6 +148,8 @@ class FrozenBranch(_Branch):
 class RnnBranch(_Branch):
     """A raw text column through ``TextVectorization``, an ``Embedding`` and
     a bidirectional GRU, trained with the model (slot ``"rnn"``)."""
+
+    kind = "text"
 
     parameters = {
         "rnn_max_tokens": [Interval(Integral, 3, None, closed="left")],
@@ -260,8 +275,102 @@ class ImageFineTuneBranch(_Branch):
         return features
 
 
+class CnnBranch(ImageFineTuneBranch):
+    """Raw images through a small CNN trained from scratch (slot ``"cnn"``).
+
+    The images are read as ``ImageFeatureExtractor(backbone="pixels",
+    input_size=cnn_input_size)`` reads them (fitted on the present training
+    cells; it shows in ``transformers_``): pixels in [0, 1], every image
+    resized to ``cnn_input_size`` or to the first training image's size,
+    grey if that image is grey, else colour. The network is
+    :func:`~sklearn_mbm.neural._cnn.build_cnn`: blocks of two 3x3
+    convolutions and a 2x2 max pooling, as many as bring the smaller side
+    near 7 pixels, ``cnn_filters`` channels in the first block, doubling.
+    """
+
+    kind = "image"
+
+    parameters = {
+        "cnn_filters": [Interval(Integral, 1, None, closed="left")],
+        "cnn_input_size": [Interval(Integral, 1, None, closed="left"), tuple, None],
+    }
+
+    def fit_transform(self, column, present, y):
+        from sklearn_mbm.image import ImageFeatureExtractor
+
+        cells = self._cells(column, "a 'cnn' image branch")
+        self.fitted_estimator = ImageFeatureExtractor(
+            backbone="pixels", input_size=self.owner.cnn_input_size
+        ).fit(cells[present])
+        return self._images(cells, present), present
+
+    def build(self, keras, tensor, index, train_inputs):
+        from sklearn_mbm.neural._cnn import build_cnn
+
+        return build_cnn(keras, tensor, filters=self.owner.cnn_filters, index=index)
+
+
+class MelCnnBranch(_Branch):
+    """Raw audio as log-mel frame sequences through a Conv1D network (slot
+    ``"mel_cnn"``).
+
+    Each clip is loaded at ``mel_sr`` Hz (a bare waveform is sampled at
+    ``mel_input_sr``) and cut into 25 ms frames every 10 ms; each frame's 40
+    log-mel energies (the package's batched kernels, as the ``"logmel"``
+    features of :class:`~sklearn_mbm.AudioFeatureExtractor`), less the
+    clip's mean frame, form a sequence padded with zeros to the longest
+    clip. :func:`~sklearn_mbm.neural._mel_cnn.build_mel_cnn` convolves over
+    time (two Conv1D layers of ``mel_filters`` channels) and pools the mean
+    and the max over each clip's own frames, so clips of any length give
+    one vector.
+    """
+
+    kind = "audio"
+
+    @classmethod
+    def cell_reader(cls, owner):
+        return SimpleNamespace(sr=owner.mel_sr, input_sr=owner.mel_input_sr)
+
+    parameters = {
+        "mel_sr": [Interval(Real, 0, None, closed="neither")],
+        "mel_input_sr": [Interval(Real, 0, None, closed="neither"), None],
+        "mel_filters": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def _frames(self, column, present):
+        from sklearn_mbm._io import load_audio_cell
+        from sklearn_mbm.neural._mel_cnn import N_MELS, audio_frames
+
+        cells = self._cells(column, "a 'mel_cnn' audio branch")
+        owner = self.owner
+        rows = np.flatnonzero(present)
+        waveforms = [
+            load_audio_cell(cells[i], int(i), owner.mel_sr, owner.mel_input_sr)
+            for i in rows
+        ]
+        frames, _ = audio_frames(waveforms, sr=owner.mel_sr, n_mels=N_MELS)
+        out = np.zeros((len(cells), *frames.shape[1:]), dtype=np.float32)
+        out[rows] = frames
+        return out, present
+
+    def fit_transform(self, column, present, y):
+        return self._frames(column, present)
+
+    def transform(self, column, present):
+        return self._frames(column, present)
+
+    def input_spec(self, inputs):
+        # any number of frames: a clip longer than the training ones fits
+        return {"shape": (None, inputs.shape[2]), "dtype": "float32"}
+
+    def build(self, keras, tensor, index, train_inputs):
+        from sklearn_mbm.neural._mel_cnn import build_mel_cnn
+
+        return build_mel_cnn(keras, tensor, filters=self.owner.mel_filters, index=index)
+
+
 #: Transformer slot strings that select a trainable branch.
-BRANCHES = {"rnn": RnnBranch}
+BRANCHES = {"rnn": RnnBranch, "cnn": CnnBranch, "mel_cnn": MelCnnBranch}
 
 
 def branch_class(estimator, fine_tune):

@@ -20,10 +20,15 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseNeuralFusion):
     :class:`~sklearn_mbm.FusionTransformer`. A transformer (an extractor such
     as :class:`~sklearn_mbm.AudioFeatureExtractor`, any scikit-learn
     transformer, or ``"passthrough"``) is fit once and then frozen: its
-    normalised output block is the modality's input to the network. The
-    string ``"rnn"`` instead makes a raw text column a trainable branch
-    (``TextVectorization``, ``Embedding`` and a bidirectional GRU, trained
-    with the rest of the model; its vocabulary is adapted in ``fit``).
+    normalised output block is the modality's input to the network. A
+    branch name instead makes a raw column a branch trained from scratch with
+    the rest of the model: ``"cnn"`` for images (a small CNN), ``"rnn"`` for
+    texts (``TextVectorization``, ``Embedding`` and a bidirectional GRU; the
+    vocabulary is adapted in ``fit``), ``"mel_cnn"`` for audio (Conv1D over
+    log-mel frame sequences). By default training uses modality dropout and
+    one auxiliary loss per modality (``modality_dropout``,
+    ``aux_loss_weight``), so that the fused network does not lean on one
+    modality; see the user guide.
 
     The network projects each modality to ``projection_units`` (a Dense layer
     with ReLU), fuses the projections, then applies ``hidden_units`` Dense
@@ -66,14 +71,19 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseNeuralFusion):
 
     history_ : dict of list of float
         Per-epoch training metrics (``loss``, ``accuracy`` and, with a
-        validation split, ``val_loss``, ``val_accuracy``).
+        validation split, ``val_loss``, ``val_accuracy``). With auxiliary
+        heads ``loss`` is the total, ``head_loss`` the fused head's (what
+        early stopping watches) and ``modality_{i}_head_loss`` each
+        auxiliary head's; ``accuracy`` is the fused head's.
 
     n_iter_ : int
         Number of epochs run.
 
     transformers_ : list of (str, transformer, column)
-        The fitted transformers (``"rnn"`` slots are kept as ``"rnn"``; their
-        state lives in ``model_``). A fine-tuned image extractor keeps its
+        The fitted transformers (``"rnn"`` and ``"mel_cnn"`` slots are kept as
+        strings, their state lives in ``model_``; a ``"cnn"`` slot shows the
+        fitted ``ImageFeatureExtractor(backbone="pixels")`` that reads its
+        images). A fine-tuned image extractor keeps its
         original backbone; the trained copy is the ``model_`` layer
         ``"modality_{i}_backbone"``.
 
@@ -91,7 +101,7 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseNeuralFusion):
     Notes
     -----
     The extractors are fit once on all of ``X`` (before the validation split),
-    then frozen; only the network (with ``"rnn"`` branches and, with
+    then frozen; only the network (with its branches and, with
     ``fine_tune=True``, image backbones) is trained. Each
     ``fit`` builds a fresh Keras model with fixed layer names; nothing is
     shared between fits. Pickling stores the model as ``.keras`` bytes.
@@ -149,6 +159,13 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseNeuralFusion):
         rnn_sequence_length=64,
         rnn_embedding_dim=32,
         rnn_units=32,
+        cnn_filters=32,
+        cnn_input_size=None,
+        mel_sr=16000,
+        mel_input_sr=None,
+        mel_filters=64,
+        modality_dropout=0.5,
+        aux_loss_weight=0.5,
         fine_tune=False,
         run_eagerly=False,
     ):
@@ -173,6 +190,13 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseNeuralFusion):
             rnn_sequence_length=rnn_sequence_length,
             rnn_embedding_dim=rnn_embedding_dim,
             rnn_units=rnn_units,
+            cnn_filters=cnn_filters,
+            cnn_input_size=cnn_input_size,
+            mel_sr=mel_sr,
+            mel_input_sr=mel_input_sr,
+            mel_filters=mel_filters,
+            modality_dropout=modality_dropout,
+            aux_loss_weight=aux_loss_weight,
             fine_tune=fine_tune,
             run_eagerly=run_eagerly,
         )
@@ -217,7 +241,7 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseNeuralFusion):
         return "sparse_categorical_crossentropy", ["accuracy"]
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, groups=None):
         """Extract every modality, then build and train the network.
 
         Parameters
@@ -228,13 +252,19 @@ class NeuralFusionClassifier(ClassifierMixin, _BaseNeuralFusion):
             Class labels (str or int).
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights in the loss (multiplied by ``class_weight``).
+        groups : array-like of shape (n_samples,), default=None
+            Group labels (speakers, patients). With early stopping, whole
+            groups are held out for validation, so that it measures
+            generalisation to unseen groups. Under metadata routing, request
+            it with ``set_fit_request(groups=True)`` and a search passes the
+            ``groups`` given to its ``fit`` (as it does to its splitter).
 
         Returns
         -------
         self : NeuralFusionClassifier
             The fitted classifier.
         """
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight, groups)
 
     def predict_proba(self, X):
         """Class probabilities.

@@ -4,10 +4,14 @@ docstrings by :func:`~sklearn_mbm._docstrings.substitute_docs`."""
 from sklearn_mbm._docstrings import substitute_docs
 
 _NETWORK_PARAMETERS = """\
-    transformers : list of (str, transformer or "passthrough", "drop", "rnn", column)
-        ``column`` is a column name or integer index, a list of them (a 2-D
-        block), or a callable returning those; ``"rnn"`` needs a single
-        column of str. Names must be unique and must not contain ``"__"``.
+    transformers : list of (str, transformer or str, column)
+        The transformer is an extractor or any scikit-learn transformer
+        (frozen after its fit), ``"passthrough"``, ``"drop"``, or a branch
+        trained from scratch with the network: ``"cnn"`` (images), ``"rnn"``
+        (texts) or ``"mel_cnn"`` (audio); see the user guide. ``column`` is
+        a column name or integer index, a list of them (a 2-D block), or a
+        callable returning those; a branch needs a single column of cells.
+        Names must be unique and must not contain ``"__"``.
         ``"drop"`` leaves the modality out of the network (it has no input
         and no fusion weight), as in :class:`~sklearn_mbm.FusionTransformer`.
 
@@ -58,6 +62,23 @@ _NETWORK_PARAMETERS = """\
     patience : int, default=10
         Epochs without improvement before early stopping.
 
+    modality_dropout : float, default=0.5
+        Probability that a training record loses one of its modalities
+        (chosen at random; a record keeps at least one) for one step: the
+        fusion ignores it as it ignores a missing modality. The network then
+        learns to predict from each modality alone as well as from all, so
+        it does not lean on the modality that is easiest to fit and degrades
+        to the others when one is missing at prediction time. 0 turns it
+        off.
+
+    aux_loss_weight : float, default=0.5
+        Weight of the auxiliary losses: with two or more modalities, each
+        modality's projection gets its own head, trained on the same targets
+        (only where the modality is present), and its loss, times this
+        weight, is added to the fused head's. Every branch so learns to
+        predict on its own, however strong the others. Prediction and early
+        stopping use the fused head alone. 0 turns it off.
+
 """
 
 _INPUT_PARAMETERS = """\
@@ -81,6 +102,25 @@ _INPUT_PARAMETERS = """\
 
     rnn_units : int, default=32
         Units of the GRU in each direction.
+
+    cnn_filters : int, default=32
+        Channels of the first convolution block of a ``"cnn"`` image branch
+        (doubling in each further block, at most 128).
+
+    cnn_input_size : int, (int, int) or None, default=None
+        Size ``(height, width)`` every image of a ``"cnn"`` branch is
+        resized to; None takes the first training image's size.
+
+    mel_sr : float, default=16000
+        Sample rate (Hz) the clips of a ``"mel_cnn"`` audio branch are
+        resampled to before their log-mel frames are computed.
+
+    mel_input_sr : float or None, default=None
+        Sample rate of audio cells given as bare waveforms (files, bytes and
+        ``(waveform, rate)`` tuples carry their own).
+
+    mel_filters : int, default=64
+        Channels of the two Conv1D layers of a ``"mel_cnn"`` branch.
 
     fine_tune : bool, default=False
         Train Keras image backbones end to end. With True, every modality

@@ -121,16 +121,55 @@ def fusion_layers():
             width = sum(shape[-1] for shape in projections_shape)
             return (*projections_shape[0][:-1], width)
 
+    @keras.saving.register_keras_serializable(package="sklearn_mbm")
+    class ModalityDropout(keras.layers.Layer):
+        """Modality dropout on the presence mask, in training only.
+
+        Each record loses one of its present modalities (chosen uniformly)
+        with probability ``rate``; a record with one modality present keeps
+        it. The fusion layer then ignores the lost modality as it ignores a
+        missing one, so the network learns to predict from every subset of
+        modalities and cannot lean on one alone. At inference the mask
+        passes unchanged.
+        """
+
+        def __init__(self, rate, seed=None, **kwargs):
+            super().__init__(**kwargs)
+            self.rate = float(rate)
+            self.seed = seed
+            self.generator = keras.random.SeedGenerator(seed)
+
+        def call(self, present, training=None):
+            if not training or self.rate == 0:
+                return present
+            n, k = ops.shape(present)[0], ops.shape(present)[1]
+            drop = keras.random.uniform((n, 1), seed=self.generator) < self.rate
+            scores = (keras.random.uniform((n, k), seed=self.generator) + 1) * present
+            victim = ops.one_hot(ops.argmax(scores, axis=1), k)
+            several = ops.sum(present, axis=1, keepdims=True) > 1
+            cut = ops.cast(ops.logical_and(drop, several), present.dtype) * victim
+            return present * (1.0 - cut)
+
+        def compute_output_shape(self, present_shape):
+            return present_shape
+
+        def get_config(self):
+            return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
     return {
         "LearnedWeightFusion": LearnedWeightFusion,
         "AttentionFusion": AttentionFusion,
         "MaskedConcatFusion": MaskedConcatFusion,
+        "ModalityDropout": ModalityDropout,
     }
 
 
 def custom_objects():
     """The custom layers, for ``keras.saving.load_model(custom_objects=...)``."""
-    return {f"sklearn_mbm>{k}": v for k, v in fusion_layers().items()}
+    from sklearn_mbm.neural._mel_cnn import mel_cnn_layers
+
+    layers = {**fusion_layers(), **mel_cnn_layers()}
+    return {f"sklearn_mbm>{k}": v for k, v in layers.items()}
 
 
 class _NeuralRule:

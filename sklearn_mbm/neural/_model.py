@@ -10,6 +10,7 @@ classification, linear for regression).
 """
 
 from sklearn_mbm._keras import import_keras
+from sklearn_mbm.neural._layers import fusion_layers
 
 #: Name of the model input that carries the presence mask. Modality names
 #: cannot contain ``"__"`` (see ``_routing.check_unique_names``), so it
@@ -28,6 +29,9 @@ def build_model(
     projection_units,
     hidden_units,
     dropout,
+    modality_dropout=0.0,
+    aux_heads=False,
+    seed=None,
 ):
     """Build the uncompiled fusion model.
 
@@ -49,13 +53,23 @@ def build_model(
         Common width of the per-modality projections.
     hidden_units : tuple of int
     dropout : float
+    modality_dropout : float, default=0.0
+        Rate of the ``ModalityDropout`` layer on the presence mask (training
+        only): each record loses one present modality with this probability.
+    aux_heads : bool, default=False
+        Add one auxiliary head per modality on its projection (same units
+        and activation as the head), named ``modality_{i}_head``, as extra
+        outputs for per-modality losses.
+    seed : int or None, default=None
+        Seed of the modality dropout.
 
     Returns
     -------
     model : keras.Model
         Inputs ``[modality_0, ..., modality_{k-1}, present__mask]``; output
-        the head's ``(n_samples, n_outputs)``. The fusion layer is named
-        ``"fusion"``.
+        the head's ``(n_samples, n_outputs)``, followed by the auxiliary
+        heads' with ``aux_heads``. The fusion layer is named ``"fusion"``,
+        the head ``"head"``.
     """
     keras = import_keras()
     tensors, projections = [], []
@@ -74,12 +88,28 @@ def build_model(
             )(features)
         )
     present = keras.Input(shape=(len(branches),), name=PRESENT_INPUT)
-    x = fusion_layer(projections, present)
+    mask = present
+    if modality_dropout > 0:
+        mask = fusion_layers()["ModalityDropout"](
+            modality_dropout, seed=seed, name="modality_dropout"
+        )(present)
+    x = fusion_layer(projections, mask)
     for i, units in enumerate(hidden_units):
         x = keras.layers.Dense(units, activation="relu", name=f"hidden_{i}")(x)
         if dropout > 0:
             x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
-    outputs = keras.layers.Dense(n_outputs, activation=output_activation, name="head")(
-        x
+    outputs = [
+        keras.layers.Dense(n_outputs, activation=output_activation, name="head")(x)
+    ]
+    if aux_heads:
+        outputs += [
+            keras.layers.Dense(
+                n_outputs, activation=output_activation, name=f"modality_{i}_head"
+            )(projection)
+            for i, projection in enumerate(projections)
+        ]
+    return keras.Model(
+        [*tensors, present],
+        outputs if aux_heads else outputs[0],
+        name="neural_fusion",
     )
-    return keras.Model([*tensors, present], outputs, name="neural_fusion")

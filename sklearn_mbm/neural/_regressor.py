@@ -15,7 +15,8 @@ class NeuralFusionRegressor(RegressorMixin, _BaseNeuralFusion):
     fusion weights.
 
     The network of :class:`NeuralFusionClassifier` (frozen extractors or
-    trainable ``"rnn"`` text branches, per-modality projections, a fusion
+    branches trained from scratch, ``"cnn"``, ``"rnn"``, ``"mel_cnn"``, with
+    modality dropout and auxiliary heads; per-modality projections, a fusion
     layer that ignores missing modalities, hidden Dense layers) with a linear
     head of one unit per target, trained on the mean squared error (or the
     Huber loss).
@@ -54,7 +55,8 @@ class NeuralFusionRegressor(RegressorMixin, _BaseNeuralFusion):
 
     history_ : dict of list of float
         Per-epoch training loss (``loss`` and, with a validation split,
-        ``val_loss``), on the standardised targets.
+        ``val_loss``), on the standardised targets; with auxiliary heads
+        ``loss`` is the total and ``head_loss`` the fused head's.
 
     n_iter_ : int
         Number of epochs run.
@@ -129,6 +131,13 @@ class NeuralFusionRegressor(RegressorMixin, _BaseNeuralFusion):
         rnn_sequence_length=64,
         rnn_embedding_dim=32,
         rnn_units=32,
+        cnn_filters=32,
+        cnn_input_size=None,
+        mel_sr=16000,
+        mel_input_sr=None,
+        mel_filters=64,
+        modality_dropout=0.5,
+        aux_loss_weight=0.5,
         fine_tune=False,
         run_eagerly=False,
     ):
@@ -153,6 +162,13 @@ class NeuralFusionRegressor(RegressorMixin, _BaseNeuralFusion):
             rnn_sequence_length=rnn_sequence_length,
             rnn_embedding_dim=rnn_embedding_dim,
             rnn_units=rnn_units,
+            cnn_filters=cnn_filters,
+            cnn_input_size=cnn_input_size,
+            mel_sr=mel_sr,
+            mel_input_sr=mel_input_sr,
+            mel_filters=mel_filters,
+            modality_dropout=modality_dropout,
+            aux_loss_weight=aux_loss_weight,
             fine_tune=fine_tune,
             run_eagerly=run_eagerly,
         )
@@ -181,7 +197,7 @@ class NeuralFusionRegressor(RegressorMixin, _BaseNeuralFusion):
         return loss, None
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, groups=None):
         """Extract every modality, then build and train the network.
 
         Parameters
@@ -192,13 +208,19 @@ class NeuralFusionRegressor(RegressorMixin, _BaseNeuralFusion):
             Target values (finite floats).
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights in the loss.
+        groups : array-like of shape (n_samples,), default=None
+            Group labels (speakers, patients). With early stopping, whole
+            groups are held out for validation, so that it measures
+            generalisation to unseen groups. Under metadata routing, request
+            it with ``set_fit_request(groups=True)`` and a search passes the
+            ``groups`` given to its ``fit`` (as it does to its splitter).
 
         Returns
         -------
         self : NeuralFusionRegressor
             The fitted regressor.
         """
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight, groups)
 
     def predict(self, X):
         """Predicted target values.
