@@ -308,7 +308,13 @@ def test_page_code_fits_the_page(page):
 # Smaller settings for the pages' snippets, as for the examples:
 # {page: {text in its snippets: replacement}}.
 SMALLER = {
-    "user_guide/neural.rst": {"epochs=30": "epochs=3"},
+    "user_guide/neural.rst": {
+        "epochs=30": "epochs=3",
+        "mel_input_sr=8000,": "mel_input_sr=8000, epochs=1, run_eagerly=True,",
+        '{"modality_dropout": [0.0, 0.5]}, cv=GroupKFold(3)': (
+            '{"modality_dropout": [0.5]}, cv=GroupKFold(2)'
+        ),
+    },
     "user_guide/fusion.rst": {
         'fusion_weight_grid(["image", "audio", "text"])': (
             'fusion_weight_grid(["image", "audio", "text"], values=(0, 1))'
