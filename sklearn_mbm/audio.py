@@ -154,8 +154,8 @@ class AudioFeatureExtractor(_BaseExtractor):
     -----
     Audio cells may be file paths, encoded bytes, 1-D or 2-D numpy waveforms,
     or ``(waveform, sample_rate)`` tuples; a 2-D waveform's channel axis is its
-    shorter one and integer PCM is scaled to [-1, 1). See
-    :func:`sklearn_mbm._io.load_audio_cell` for the exact rules.
+    shorter one and integer PCM is scaled to [-1, 1). See :ref:`data_model`
+    for every form a cell may take.
 
     Frames follow librosa's conventions: ``center=True`` with zero padding of
     ``n_fft // 2`` samples on both sides of each clip (edge padding for the

@@ -129,8 +129,8 @@ class ImageFeatureExtractor(_BaseExtractor):
     -----
     Cells may be file paths, encoded bytes, ``PIL.Image.Image`` objects or
     numpy arrays; integer arrays hold values in [0, 255] and float arrays
-    values in [0, 1] (see :func:`sklearn_mbm._io.load_image_cell` for all
-    the rules). A numeric stack ``(n, H, W)`` or ``(n, H, W, C)`` is a
+    values in [0, 1] (see :ref:`data_model` for every form a cell may
+    take). A numeric stack ``(n, H, W)`` or ``(n, H, W, C)`` is a
     sequence of ``n`` cells. Error messages name a sample by its position
     (0-based), and by its index label too when the input is a Series or
     one-column DataFrame whose index is not the positions

@@ -1,11 +1,13 @@
 """Smoke tests of the example gallery: every ``examples/**/plot_*.py`` runs.
 
-Each example runs in a fresh interpreter, as a reader would run it, with the
-non-interactive matplotlib backend and ``SKLEARN_MBM_EXAMPLE_FAST=1``, which
-the examples read to work on a 150-record subsample with few epochs. An
-example whose imports fail (a module that does not exist yet) fails here.
+Each example runs in a fresh interpreter with the non-interactive matplotlib
+backend, through ``tests/_run_example.py``: on 150 of the bundled sample's
+600 records, with the smaller grids and fewer epochs of ``SMALLER`` below
+(the examples themselves carry no switch for the tests). An example whose
+imports fail (a module that does not exist yet) fails here.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -18,10 +20,43 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((REPO / "examples").glob("**/plot_*.py"))
+RUNNER = Path(__file__).resolve().parent / "_run_example.py"
+
+# Smaller settings for the smoke run: {example: {text in it: replacement}}.
+SMALLER = {
+    "basics/plot_modality_importance.py": {"n_repeats=10": "n_repeats=3"},
+    "fusion/plot_late_fusion_regression.py": {"epochs=60": "epochs=15"},
+    "fusion/plot_missing_modalities.py": {
+        "fractions = (0.0, 0.2, 0.4, 0.6, 0.8)": "fractions = (0.0, 0.5)"
+    },
+    # a few epochs of a tiny run: compiling the training step costs more
+    "fusion/plot_neural_fusion.py": {
+        "epochs = 60": "epochs = 3",
+        "random_state=0,\n": "random_state=0,\n    run_eagerly=True,\n",
+    },
+    "fusion/plot_tune_fusion_weights.py": {
+        "values = (0.0, 0.5, 1.0)": "values = (0.0, 1.0)",
+        "text_values = (0.0, 0.25, 0.5, 1.0, 2.0)": "text_values = (0.0, 1.0)",
+    },
+    "semi_supervised/plot_few_labels.py": {
+        "label_counts = (2, 5, 10, 20)": "label_counts = (2, 5)"
+    },
+}
 
 
 def test_gallery_is_not_empty():
     assert EXAMPLES, f"no examples found under {REPO / 'examples'}"
+
+
+def test_smaller_settings_name_existing_examples():
+    names = {p.relative_to(REPO / "examples").as_posix() for p in EXAMPLES}
+    assert set(SMALLER) <= names
+
+
+def test_examples_carry_no_test_switch():
+    # readers see the examples' code: no environment switch for the tests
+    for example in EXAMPLES:
+        assert "SKLEARN_MBM_EXAMPLE_FAST" not in example.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(
@@ -31,7 +66,6 @@ def test_example_runs(example, tmp_path):
     env = dict(os.environ)
     env.update(
         MPLBACKEND="Agg",
-        SKLEARN_MBM_EXAMPLE_FAST="1",
         # Examples run in parallel under pytest-xdist: one BLAS thread each
         # avoids oversubscribing the cores.
         OMP_NUM_THREADS="1",
@@ -46,8 +80,9 @@ def test_example_runs(example, tmp_path):
         KERAS_HOME=str(tmp_path / "keras"),
         MPLCONFIGDIR=str(tmp_path / "matplotlib"),
     )
+    smaller = SMALLER.get(example.relative_to(REPO / "examples").as_posix(), {})
     proc = subprocess.run(
-        [sys.executable, str(example)],
+        [sys.executable, str(RUNNER), str(example), json.dumps(smaller)],
         cwd=tmp_path,
         env=env,
         capture_output=True,

@@ -11,10 +11,7 @@ longer matches the rest of the record.
 """
 
 # %%
-import os
-
 import matplotlib.pyplot as plt
-import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -30,11 +27,6 @@ from sklearn_mbm.inspection import modality_importance
 
 digits = load_av_digits()
 X, y = digits.data, digits.target
-# The smoke tests set SKLEARN_MBM_EXAMPLE_FAST=1 to run on a subsample.
-FAST = os.environ.get("SKLEARN_MBM_EXAMPLE_FAST") == "1"
-if FAST:
-    keep = np.random.RandomState(0).permutation(len(y))[:150]
-    X, y = X.iloc[keep], y.iloc[keep]
 
 # Two speakers are held out: importance is measured on records the model has
 # not seen, to show what it needs to generalise.
@@ -65,7 +57,7 @@ print(f"accuracy on held-out speakers: {model.score(X_test, y_test):.3f}")
 # %%
 # The modalities are found from the fusion step of the pipeline.
 result = modality_importance(
-    model, X_test, y_test, n_repeats=3 if FAST else 10, random_state=0
+    model, X_test, y_test, n_repeats=10, random_state=0
 )
 for name, mean, std in zip(
     result.modalities, result.importances_mean, result.importances_std
@@ -74,7 +66,9 @@ for name, mean, std in zip(
 
 # %%
 fig, ax = plt.subplots(figsize=(5, 2.5))
-ax.barh(result.modalities, result.importances_mean, xerr=result.importances_std)
+ax.barh(
+    result.modalities, result.importances_mean, xerr=result.importances_std
+)
 ax.invert_yaxis()
 ax.set_xlabel("drop in accuracy when the modality is shuffled")
 fig.tight_layout()

@@ -17,10 +17,7 @@ every score is measured on voices the model has not heard.
 # ``load_av_digits`` returns a DataFrame with one column per modality, plus
 # the speaker (to group the folds) and the digit as target. It ships with the
 # package, so this works offline.
-import os
-
 import matplotlib.pyplot as plt
-import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
@@ -35,17 +32,15 @@ from sklearn_mbm import (
 
 digits = load_av_digits()
 X, y = digits.data, digits.target
-# The smoke tests set SKLEARN_MBM_EXAMPLE_FAST=1 to run on a subsample.
-if os.environ.get("SKLEARN_MBM_EXAMPLE_FAST") == "1":
-    keep = np.random.RandomState(0).permutation(len(y))[:150]
-    X, y = X.iloc[keep], y.iloc[keep]
 print(X.shape)
 X.head()
 
 # %%
 # A cell of ``image`` is a 28x28 array, a cell of ``audio`` a waveform sampled
 # at 8 kHz, a cell of ``text`` a string.
-print(X["image"].iloc[0].shape, X["audio"].iloc[0].shape, repr(X["text"].iloc[0]))
+print(
+    X["image"].iloc[0].shape, X["audio"].iloc[0].shape, repr(X["text"].iloc[0])
+)
 
 # %%
 # One extractor per modality

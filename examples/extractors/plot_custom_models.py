@@ -19,7 +19,6 @@ the ten digit words, tolerating typos.
 
 # %%
 import difflib
-import os
 
 import keras
 import numpy as np
@@ -37,10 +36,6 @@ from sklearn_mbm import (
 
 digits = load_av_digits()
 X, y = digits.data, digits.target
-# The smoke tests set SKLEARN_MBM_EXAMPLE_FAST=1 to run on a subsample.
-if os.environ.get("SKLEARN_MBM_EXAMPLE_FAST") == "1":
-    keep = np.random.RandomState(0).permutation(len(y))[:150]
-    X, y = X.iloc[keep], y.iloc[keep]
 cv = GroupKFold(n_splits=3)
 
 # %%
@@ -86,7 +81,7 @@ DIGIT_WORDS = "zero one two three four five six seven eight nine".split()
 
 
 def digit_word_similarity(texts):
-    """For each text, the best similarity of any of its words to each digit word."""
+    """Each text's best similarity of any of its words to each digit word."""
     rows = []
     for text in texts:
         words = text.split() or [""]

@@ -19,10 +19,7 @@ speaker.
 """
 
 # %%
-import os
-
 import matplotlib.pyplot as plt
-import numpy as np
 from sklearn.model_selection import GroupKFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -38,18 +35,14 @@ from sklearn_mbm import (
 
 digits = load_av_digits()
 X, y = digits.data, digits.target
-# The smoke tests set SKLEARN_MBM_EXAMPLE_FAST=1 to run on a subsample.
-FAST = os.environ.get("SKLEARN_MBM_EXAMPLE_FAST") == "1"
-if FAST:
-    keep = np.random.RandomState(0).permutation(len(y))[:150]
-    X, y = X.iloc[keep], y.iloc[keep]
 
 transformers = [
     ("image", ImageFeatureExtractor(backbone="pixels"), "image"),
     (
         "audio",
         make_pipeline(
-            AudioFeatureExtractor(sr=8000, input_sr=digits.audio_sr), StandardScaler()
+            AudioFeatureExtractor(sr=8000, input_sr=digits.audio_sr),
+            StandardScaler(),
         ),
         "audio",
     ),
@@ -65,7 +58,12 @@ def evaluate(**fusion_params):
     )
     model = make_pipeline(fusion, SVC(C=10))
     cv = cross_validate(
-        model, X, y, cv=GroupKFold(3), groups=X["speaker"], return_estimator=True
+        model,
+        X,
+        y,
+        cv=GroupKFold(3),
+        groups=X["speaker"],
+        return_estimator=True,
     )
     width = len(cv["estimator"][0][0].get_feature_names_out())
     return cv["test_score"], width

@@ -15,10 +15,7 @@ We compare them with early fusion, with folds grouped by speaker.
 """
 
 # %%
-import os
-
 import matplotlib.pyplot as plt
-import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
@@ -36,11 +33,6 @@ from sklearn_mbm import (
 
 digits = load_av_digits()
 X, y = digits.data, digits.target
-# The smoke tests set SKLEARN_MBM_EXAMPLE_FAST=1 to run on a subsample.
-FAST = os.environ.get("SKLEARN_MBM_EXAMPLE_FAST") == "1"
-if FAST:
-    keep = np.random.RandomState(0).permutation(len(y))[:150]
-    X, y = X.iloc[keep], y.iloc[keep]
 
 # %%
 # One pipeline per modality
@@ -65,7 +57,9 @@ estimators = [
 models = {
     "late, soft": LateFusionClassifier(estimators, method="soft"),
     "late, hard": LateFusionClassifier(estimators, method="hard"),
-    "late, stacking": LateFusionClassifier(estimators, method="stacking", cv=3),
+    "late, stacking": LateFusionClassifier(
+        estimators, method="stacking", cv=3
+    ),
     "early (concat)": make_pipeline(
         FusionTransformer(
             [
@@ -91,7 +85,11 @@ for name, s in scores.items():
 # %%
 fig, ax = plt.subplots(figsize=(6, 3))
 names = list(scores)
-ax.barh(names, [scores[n].mean() for n in names], xerr=[scores[n].std() for n in names])
+ax.barh(
+    names,
+    [scores[n].mean() for n in names],
+    xerr=[scores[n].std() for n in names],
+)
 ax.invert_yaxis()
 ax.set_xlim(0, 1)
 ax.set_xlabel("accuracy (3 speaker-grouped folds)")

@@ -20,10 +20,7 @@ TensorFlow is imported when the model is first fit.
 """
 
 # %%
-import os
-
 import matplotlib.pyplot as plt
-import numpy as np
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -37,13 +34,7 @@ from sklearn_mbm import (
 
 digits = load_av_digits()
 X, y = digits.data, digits.target
-# The smoke tests set SKLEARN_MBM_EXAMPLE_FAST=1 to run on a subsample with
-# few epochs (and, for such tiny runs, without compiling the training step).
-FAST = os.environ.get("SKLEARN_MBM_EXAMPLE_FAST") == "1"
-if FAST:
-    keep = np.random.RandomState(0).permutation(len(y))[:150]
-    X, y = X.iloc[keep], y.iloc[keep]
-epochs = 3 if FAST else 60
+epochs = 60
 
 # Two speakers are held out for testing.
 test = X["speaker"].isin(["jackson", "theo"]).to_numpy()
@@ -54,7 +45,8 @@ transformers = [
     (
         "audio",
         make_pipeline(
-            AudioFeatureExtractor(sr=8000, input_sr=digits.audio_sr), StandardScaler()
+            AudioFeatureExtractor(sr=8000, input_sr=digits.audio_sr),
+            StandardScaler(),
         ),
         "audio",
     ),
@@ -73,11 +65,13 @@ model = NeuralFusionClassifier(
     hidden_units=(64,),
     epochs=epochs,
     random_state=0,
-    run_eagerly=FAST,
 )
 model.fit(X_train, y_train)
 print(f"learned fusion: held-out accuracy {model.score(X_test, y_test):.3f}")
-print("learned weights:", {k: round(v, 3) for k, v in model.fusion_weights_.items()})
+print(
+    "learned weights:",
+    {k: round(v, 3) for k, v in model.fusion_weights_.items()},
+)
 
 # %%
 # The training history (``history_``) shows the loss on the training rows
@@ -100,7 +94,6 @@ for fusion in ("attention", "concat"):
         hidden_units=(64,),
         epochs=epochs,
         random_state=0,
-        run_eagerly=FAST,
     ).fit(X_train, y_train)
     print(f"{fusion:>9} fusion: accuracy {other.score(X_test, y_test):.3f}")
     if other.fusion_weights_ is not None:

@@ -11,10 +11,7 @@ compared with the fusion.
 """
 
 # %%
-import os
-
 import matplotlib.pyplot as plt
-import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 from sklearn.pipeline import make_pipeline
@@ -30,15 +27,12 @@ from sklearn_mbm import (
 
 digits = load_av_digits()
 X, y = digits.data, digits.target
-# The smoke tests set SKLEARN_MBM_EXAMPLE_FAST=1 to run on a subsample.
-if os.environ.get("SKLEARN_MBM_EXAMPLE_FAST") == "1":
-    keep = np.random.RandomState(0).permutation(len(y))[:150]
-    X, y = X.iloc[keep], y.iloc[keep]
 
 extractors = {
     "image": ImageFeatureExtractor(backbone="pixels"),
     "audio": make_pipeline(
-        AudioFeatureExtractor(sr=8000, input_sr=digits.audio_sr), StandardScaler()
+        AudioFeatureExtractor(sr=8000, input_sr=digits.audio_sr),
+        StandardScaler(),
     ),
     "text": TextFeatureExtractor(),
 }
@@ -57,7 +51,9 @@ def cluster_ari(transformers, **params):
     """ARI between the digits and k-means clusters of the fused features."""
     fusion = FusionTransformer(transformers, normalize="block", **params)
     features = fusion.fit_transform(X)
-    clusters = KMeans(n_clusters=10, n_init=10, random_state=0).fit_predict(features)
+    clusters = KMeans(n_clusters=10, n_init=10, random_state=0).fit_predict(
+        features
+    )
     return adjusted_rand_score(y, clusters)
 
 
@@ -66,14 +62,20 @@ for name, extractor in extractors.items():
     results[name] = cluster_ari([(name, extractor, name)])
 all_three = [(name, extractor, name) for name, extractor in extractors.items()]
 results["concat"] = cluster_ari(all_three)
-results["weighted sum"] = cluster_ari(all_three, method="weighted_sum", n_components=20)
+results["weighted sum"] = cluster_ari(
+    all_three, method="weighted_sum", n_components=20
+)
 for name, ari in results.items():
     print(f"{name:>13}: ARI {ari:.3f}")
 
 # %%
 fig, ax = plt.subplots(figsize=(5, 3))
 names = list(results)
-ax.barh(names, [results[n] for n in names], color=["tab:gray"] * 3 + ["tab:blue"] * 2)
+ax.barh(
+    names,
+    [results[n] for n in names],
+    color=["tab:gray"] * 3 + ["tab:blue"] * 2,
+)
 ax.invert_yaxis()
 ax.set_xlabel("adjusted Rand index with the digits")
 fig.tight_layout()
