@@ -12,7 +12,8 @@ Settings, each fitted on the training speakers and scored on the test ones
 1. each modality alone, + ``LogisticRegression``:
 
    - image: ``ImageFeatureExtractor(backbone="pixels")`` (pixels in [0, 1]);
-   - audio: ``AudioFeatureExtractor(sr=8000)`` + ``StandardScaler``;
+   - audio: ``AudioFeatureExtractor(sr=8000, n_segments=1)`` (whole-clip
+     statistics, 92 features) + ``StandardScaler``;
    - audio with time segments: the same with ``n_segments=3`` (the
      statistics also over 3 equal time segments of each clip, 368 features),
      which keeps the order of the sounds;
