@@ -12,7 +12,8 @@ Settings, each fitted on the training speakers and scored on the test ones
 1. each modality alone, + ``LogisticRegression``:
 
    - image: ``ImageFeatureExtractor(backbone="pixels")`` (pixels in [0, 1]);
-   - audio: ``AudioFeatureExtractor(sr=8000)`` + ``StandardScaler``;
+   - audio: ``AudioFeatureExtractor(sr=8000, n_segments=1)`` (whole-clip
+     statistics, 92 features) + ``StandardScaler``;
    - audio with time segments: the same with ``n_segments=3`` (the
      statistics also over 3 equal time segments of each clip, 368 features),
      which keeps the order of the sounds;
@@ -27,7 +28,8 @@ Settings, each fitted on the training speakers and scored on the test ones
 2. early (concat) fusion: ``FusionTransformer`` of the three (one
    ``joblib.Memory`` cache in a temporary folder) + ``LogisticRegression``,
    the fusion weights searched by ``GridSearchCV`` over
-   ``fusion_weight_grid(["image", "audio", "text"])`` with ``GroupKFold`` on
+   ``fusion_weight_grid(["image", "audio", "text"], unique_up_to_scale=True)``
+   (19 directions, the grid of the recorded results) with ``GroupKFold`` on
    the speaker within the training speakers (one fold per training speaker);
 
 3. late fusion: ``LateFusionClassifier`` of the three unimodal pipelines,
@@ -308,7 +310,10 @@ def run(
                 [(name, ext, name) for name, ext in _extractors(n_segments).items()],
                 memory=memory,
             )
-            grid = fusion_weight_grid(NAMES, values=weight_values)
+            # one candidate per direction, as in the recorded results (19)
+            grid = fusion_weight_grid(
+                NAMES, values=weight_values, unique_up_to_scale=True
+            )
             search = GridSearchCV(
                 Pipeline([("fusion", fusion), ("clf", _classifier())]),
                 {"fusion__weights": grid},

@@ -67,7 +67,12 @@ def make_search(weights):
     fusion = FusionTransformer(
         [
             ("image", ImageFeatureExtractor("pixels", input_size=14), "image"),
-            ("audio", AudioFeatureExtractor(sr=SR, input_sr=SR), "audio"),
+            # n_segments=1: the whole-clip setting of the recorded ratio
+            (
+                "audio",
+                AudioFeatureExtractor(sr=SR, input_sr=SR, n_segments=1),
+                "audio",
+            ),
             ("text", TextFeatureExtractor(), "text"),
         ],
         normalize="block",

@@ -89,6 +89,7 @@ def draw(search, path, today):
     """The ternary plot of the demo's search, dated, its mark explained."""
     from matplotlib.figure import Figure
 
+    from sklearn_mbm._demo import PLOT_TITLE
     from sklearn_mbm.plotting import plot_fusion_weights
 
     figure = Figure(figsize=(7.4, 6.6), layout="constrained")
@@ -97,8 +98,7 @@ def draw(search, path, today):
         search,
         ax=ax,
         score="accuracy",
-        title="Audio-visual digits: speaker-grouped CV accuracy\nacross "
-        "fusion weight shares (concat fusion, logistic regression)",
+        title=PLOT_TITLE,
     )
     # a supxlabel gets its own room in the constrained layout
     figure.supxlabel(

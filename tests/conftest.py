@@ -34,6 +34,33 @@ def _global_transform_output():
 
 
 @pytest.fixture
+def script_env(tmp_path):
+    """The environment of an example, page or README script run in a
+    subprocess (test_examples, test_docs): one BLAS thread each (they run
+    in parallel under pytest-xdist), the checkout under test first on the
+    path (installed or not), Keras and matplotlib caches in ``tmp_path``."""
+    from pathlib import Path
+
+    env = dict(os.environ)
+    env.update(
+        MPLBACKEND="Agg",
+        OMP_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        TF_CPP_MIN_LOG_LEVEL="3",
+        PYTHONPATH=os.pathsep.join(
+            [
+                str(Path(__file__).resolve().parents[1]),
+                *filter(None, [os.environ.get("PYTHONPATH")]),
+            ]
+        ),
+        KERAS_HOME=str(tmp_path / "keras"),
+        MPLCONFIGDIR=str(tmp_path / "matplotlib"),
+    )
+    return env
+
+
+@pytest.fixture
 def blobs():
     """Two informative numeric modalities (columns 0-3, 4-9) and a noise
     modality (10-12), 90 rows of 3 classes (test_fusion, test_weight_search)."""

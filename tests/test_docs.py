@@ -344,7 +344,7 @@ PYTHON_PAGES = [
     PYTHON_PAGES,
     ids=[p.relative_to(REPO / "docs").as_posix() for p in PYTHON_PAGES],
 )
-def test_page_snippets_run(page, tmp_path):
+def test_page_snippets_run(page, tmp_path, script_env):
     """Each page's Python snippets run in order, as a reader would paste them.
 
     They run through ``tests/_run_example.py`` (150 of the sample's 600
@@ -361,18 +361,6 @@ def test_page_snippets_run(page, tmp_path):
             ast.unparse(n) for n in ast.walk(tree) if isinstance(n, imports)
         )
     script.write_text(source, encoding="utf-8")
-    env = dict(os.environ)
-    env.update(
-        MPLBACKEND="Agg",
-        OMP_NUM_THREADS="1",
-        OPENBLAS_NUM_THREADS="1",
-        TF_CPP_MIN_LOG_LEVEL="3",
-        PYTHONPATH=os.pathsep.join(
-            [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
-        ),
-        KERAS_HOME=str(tmp_path / "keras"),
-        MPLCONFIGDIR=str(tmp_path / "matplotlib"),
-    )
     smaller = SMALLER.get(page.relative_to(REPO / "docs").as_posix(), {})
     proc = subprocess.run(
         [
@@ -382,7 +370,7 @@ def test_page_snippets_run(page, tmp_path):
             json.dumps(smaller),
         ],
         cwd=tmp_path,
-        env=env,
+        env=script_env,
         capture_output=True,
         text=True,
         timeout=300,
@@ -417,23 +405,14 @@ def readme_script():
     return "\n\n".join(parts) + "\n"
 
 
-def test_readme_snippets_run(tmp_path):
+def test_readme_snippets_run(tmp_path, script_env):
     script = tmp_path / "readme_snippets.py"
     script.write_text(readme_script(), encoding="utf-8")
     assert "A short tour" in script.read_text(encoding="utf-8")
-    env = dict(os.environ)
-    env.update(
-        MPLBACKEND="Agg",
-        OMP_NUM_THREADS="1",
-        OPENBLAS_NUM_THREADS="1",
-        PYTHONPATH=os.pathsep.join(
-            [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
-        ),
-    )
     proc = subprocess.run(
         [sys.executable, str(REPO / "tests" / "_run_example.py"), str(script)],
         cwd=tmp_path,
-        env=env,
+        env=script_env,
         capture_output=True,
         text=True,
         timeout=300,

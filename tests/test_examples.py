@@ -8,7 +8,6 @@ imports fail (a module that does not exist yet) fails here.
 """
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -62,29 +61,12 @@ def test_examples_carry_no_test_switch():
 @pytest.mark.parametrize(
     "example", EXAMPLES, ids=[str(p.relative_to(REPO / "examples")) for p in EXAMPLES]
 )
-def test_example_runs(example, tmp_path):
-    env = dict(os.environ)
-    env.update(
-        MPLBACKEND="Agg",
-        # Examples run in parallel under pytest-xdist: one BLAS thread each
-        # avoids oversubscribing the cores.
-        OMP_NUM_THREADS="1",
-        OPENBLAS_NUM_THREADS="1",
-        MKL_NUM_THREADS="1",
-        TF_CPP_MIN_LOG_LEVEL="3",
-        # The checkout under test comes first, installed or not.
-        PYTHONPATH=os.pathsep.join(
-            [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
-        ),
-        # Keep Keras and matplotlib caches out of the home directory.
-        KERAS_HOME=str(tmp_path / "keras"),
-        MPLCONFIGDIR=str(tmp_path / "matplotlib"),
-    )
+def test_example_runs(example, tmp_path, script_env):
     smaller = SMALLER.get(example.relative_to(REPO / "examples").as_posix(), {})
     proc = subprocess.run(
         [sys.executable, str(RUNNER), str(example), json.dumps(smaller)],
         cwd=tmp_path,
-        env=env,
+        env=script_env,
         capture_output=True,
         text=True,
         timeout=300,

@@ -73,8 +73,11 @@ model = Pipeline([("fusion", fusion), ("clf", SVC(C=10))])
 # The weight grid
 # ---------------
 # Every combination of ``values`` for the three modalities, without the
-# all-zero point and without candidates equal up to scale: after block
-# normalisation only the ratios between weights matter.
+# all-zero point: 26 candidates. Candidates equal up to scale, such as
+# (0.5, 0.5, 0.5) and (1, 1, 1), are both kept: the SVC's penalty sees the
+# scale of the fused features even after block normalisation.
+# (``unique_up_to_scale=True`` keeps one per direction, 19 candidates, for
+# final estimators that the scale does not change.)
 values = (0.0, 0.5, 1.0)
 grid = fusion_weight_grid(["image", "audio", "text"], values=values)
 print(f"{len(grid)} weight candidates, e.g. {grid[:3]}")
@@ -104,7 +107,7 @@ for rank in np.argsort(results["rank_test_score"])[:5]:
 # -------------------------
 # Each point is a weight vector drawn as shares that sum to one: a corner is
 # one modality alone, the centre is equal weights. Vectors equal up to scale
-# share a point.
+# share a point, which shows the best of them.
 ax = plot_fusion_weights(search)
 
 # %%

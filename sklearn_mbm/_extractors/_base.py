@@ -429,7 +429,7 @@ class _BaseExtractor(TransformerMixin, BaseEstimator):
         """One cell, loaded and ready to batch (runs in a loader thread).
 
         ``index`` names the sample in messages (its position, or a
-        :class:`~sklearn_mbm._io.SampleIndex` naming its label too). A bad
+        ``sklearn_mbm._io._cells.SampleIndex`` naming its label too). A bad
         cell (unreadable, invalid) raises ``ValueError``, ``TypeError`` or
         ``FileNotFoundError`` naming ``index`` (and the path for a file); the
         loop then applies ``on_error``. Any other exception is a bug and

@@ -179,10 +179,12 @@ class ParallelPostFit(MetaEstimatorMixin, BaseEstimator):
 
     @property
     def n_features_in_(self):
+        """Number of features seen by the fitted estimator's ``fit``."""
         return self._fitted_estimator().n_features_in_
 
     @property
     def classes_(self):
+        """Class labels of the fitted classifier."""
         return self._fitted_estimator().classes_
 
     def _shipped(self):

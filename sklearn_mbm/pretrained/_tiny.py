@@ -185,12 +185,11 @@ def save_tiny_roberta(folder, *, hidden_dim=16, max_sequence_length=64):
     return os.fspath(folder)
 
 
-def save_tiny_deberta(folder, *, hidden_dim=16, max_sequence_length=64):
-    """A DeBERTa-v3 backbone (1 layer, 2 heads) and a SentencePiece tokenizer
-    trained on the digit words (word model, DeBERTa's special pieces)."""
+def _digit_sentencepiece(**special):
+    """A SentencePiece word model of the digit words, as serialised bytes;
+    ``special`` sets its size and special pieces (ids, pieces, symbols)."""
     import io
 
-    import keras_hub
     import sentencepiece
 
     proto = io.BytesIO()
@@ -199,6 +198,18 @@ def save_tiny_deberta(folder, *, hidden_dim=16, max_sequence_length=64):
         sentence_iterator=iter(sentences),
         model_writer=proto,
         model_type="word",
+        minloglevel=2,
+        **special,
+    )
+    return proto.getvalue()
+
+
+def save_tiny_deberta(folder, *, hidden_dim=16, max_sequence_length=64):
+    """A DeBERTa-v3 backbone (1 layer, 2 heads) and a SentencePiece tokenizer
+    trained on the digit words (word model, DeBERTa's special pieces)."""
+    import keras_hub
+
+    proto = _digit_sentencepiece(
         vocab_size=len(DIGIT_WORDS) + 6,
         pad_id=0,
         unk_id=1,
@@ -209,9 +220,8 @@ def save_tiny_deberta(folder, *, hidden_dim=16, max_sequence_length=64):
         bos_piece="[CLS]",
         eos_piece="[SEP]",
         user_defined_symbols="[MASK]",
-        minloglevel=2,
     )
-    tokenizer = keras_hub.tokenizers.DebertaV3Tokenizer(proto=proto.getvalue())
+    tokenizer = keras_hub.tokenizers.DebertaV3Tokenizer(proto=proto)
     keras_hub.models.DebertaV3Backbone(
         vocabulary_size=tokenizer.vocabulary_size(),
         num_layers=1,
@@ -291,17 +301,9 @@ def save_tiny_siglip(
     tokenizer trained on the digit words, its image converter ([-1, 1]
     pixels) and its preprocessor, whose fixed sequence length is the text
     encoder's (SigLIP's text tower pools the last position)."""
-    import io
-
     import keras_hub
-    import sentencepiece
 
-    proto = io.BytesIO()
-    sentences = [" ".join(DIGIT_WORDS[i:] + DIGIT_WORDS[:i]) for i in range(20)]
-    sentencepiece.SentencePieceTrainer.train(
-        sentence_iterator=iter(sentences),
-        model_writer=proto,
-        model_type="word",
+    proto = _digit_sentencepiece(
         vocab_size=len(DIGIT_WORDS) + 2,
         unk_id=0,
         eos_id=1,
@@ -309,9 +311,8 @@ def save_tiny_siglip(
         pad_id=-1,
         unk_piece="<unk>",
         eos_piece="</s>",
-        minloglevel=2,
     )
-    tokenizer = keras_hub.tokenizers.SigLIPTokenizer(proto=proto.getvalue())
+    tokenizer = keras_hub.tokenizers.SigLIPTokenizer(proto=proto)
     vision = keras_hub.models.SigLIPVisionEncoder(
         patch_size=patch_size,
         hidden_dim=hidden_dim,
