@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 from PIL import Image
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.linear_model import LogisticRegression, Ridge, SGDClassifier
@@ -198,9 +198,13 @@ def test_classifier_pipeline_predictions(dask_client, manifest, fitted_fusion):
     assert_array_equal(predicted.compute().to_numpy(), model.predict(X))
     proba = wrapped.predict_proba(ddf)
     assert proba.shape[1] == len(model.classes_)
-    assert_array_equal(proba.compute(), model.predict_proba(X))
-    assert_array_equal(
-        wrapped.decision_function(ddf).compute(), model.decision_function(X)
+    # a linear model's products on 20 rows and on 120 may round differently
+    # in the last bit (BLAS blocking; seen with numpy 1.26's OpenBLAS)
+    assert_allclose(proba.compute(), model.predict_proba(X), rtol=1e-12)
+    assert_allclose(
+        wrapped.decision_function(ddf).compute(),
+        model.decision_function(X),
+        rtol=1e-12,
     )
     truth = dd.from_pandas(pd.Series(labels), npartitions=N_PARTITIONS)
     assert wrapped.score(ddf, truth) == pytest.approx(model.score(X, labels))
@@ -294,6 +298,24 @@ def _unpickles_by_pid(log):
     return pd.Series(pids).astype(int).value_counts().to_dict()
 
 
+def _holds_shipped(node):
+    """Whether a task graph value holds the shipped estimator itself (not a
+    reference to its key): tuples of old dask graphs, DataNode/Task now."""
+    from sklearn_mbm.distributed._shipping import ShippedEstimator
+
+    if isinstance(node, ShippedEstimator):
+        return True
+    if isinstance(node, (tuple, list)):
+        return any(_holds_shipped(item) for item in node)
+    if isinstance(node, dict):
+        return any(_holds_shipped(item) for item in node.values())
+    if type(node).__name__ == "DataNode":
+        return _holds_shipped(node.value)
+    if type(node).__name__ == "Task":
+        return _holds_shipped(node.args) or _holds_shipped(node.kwargs)
+    return False
+
+
 def test_estimator_reaches_each_worker_once(dask_client, tmp_path):
     """Over 12 partitions and two computations, each worker process unpickles
     the fitted estimator once; the task graph holds it once."""
@@ -308,7 +330,7 @@ def test_estimator_reaches_each_worker_once(dask_client, tmp_path):
     wrapped = ParallelPostFit(model)
     features = wrapped.transform(_ddf(X, npartitions=12))
     graph = dict(features.__dask_graph__())
-    holders = [k for k, v in graph.items() if "ShippedEstimator" in repr(v)[:200]]
+    holders = [key for key, node in graph.items() if _holds_shipped(node)]
     assert len(holders) == 1, holders
     first = features.compute()
     second = wrapped.transform(_ddf(X, npartitions=12)).compute()

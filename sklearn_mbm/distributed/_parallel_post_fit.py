@@ -206,30 +206,26 @@ class ParallelPostFit(MetaEstimatorMixin, BaseEstimator):
         if not isinstance(X, dd.DataFrame):
             return getattr(estimator, method)(X)
         meta = output_meta(estimator, method, X._meta)
-        # one graph key for the estimator, a dependency of every partition
+        # one graph key for the estimator, a dependency of every partition;
+        # the partitions go through delayed calls (not map_partitions, which
+        # in dask 2025.1 hands a Delayed argument over unresolved)
         shipped = dask.delayed(self._shipped(), pure=True)
+        apply = dask.delayed(apply_to_partition, pure=True)
+        parts = [apply(part, shipped, method, meta) for part in X.to_delayed()]
         if isinstance(meta, np.ndarray):
             blocks = [
                 da.from_delayed(
-                    dask.delayed(apply_to_partition, pure=True)(
-                        part, shipped, method, meta
-                    ),
-                    shape=(np.nan, meta.shape[1]),
-                    dtype=meta.dtype,
-                    meta=meta,
+                    part, shape=(np.nan, meta.shape[1]), dtype=meta.dtype, meta=meta
                 )
-                for part in X.to_delayed()
+                for part in parts
             ]
             return da.concatenate(blocks, axis=0)
-        return X.map_partitions(
-            apply_to_partition,
-            shipped,
-            method,
-            meta,
-            meta=meta,
-            align_dataframes=False,
-            enforce_metadata=False,
-        )
+        # the output keeps the estimator's dtypes (classes of object dtype
+        # stay objects, as in memory), whatever dask's string conversion says
+        with dask.config.set({"dataframe.convert-string": False}):
+            return dd.from_delayed(
+                parts, meta=meta, divisions=X.divisions, verify_meta=False
+            )
 
     @available_if(_has("transform"))
     def transform(self, X):
