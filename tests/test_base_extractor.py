@@ -213,7 +213,7 @@ def test_a_new_modality_is_a_loader_and_a_batch_function(video_clips, video_file
     assert written == {"_parameter_constraints", "_load_cell", "_run_batch"}
     expected = np.array([_video_reference(clip) for clip in video_clips])
     extractor = TinyVideoExtractor()
-    features = extractor.fit_transform(video_files)
+    features = np.asarray(extractor.fit_transform(video_files))
     assert features.dtype == np.float32
     np.testing.assert_array_equal(features, expected)
     # fit fixed the width from the first clip; the names are numbered
@@ -348,7 +348,7 @@ def test_warn_gives_nan_rows_and_warnings_in_sample_order(video_clips, video_fil
     cells[1], cells[3], cells[6] = None, "nowhere.npy", video_clips[0][0]
     extractor = TinyVideoExtractor(batch_size=3, n_jobs=2, on_error="warn")
     with pytest.warns(CellLoadWarning) as caught:
-        features = extractor.fit_transform(cells)
+        features = np.asarray(extractor.fit_transform(cells))
     messages = [str(w.message) for w in caught if w.category is CellLoadWarning]
     assert [m.split(" ", 2)[1] for m in messages] == ["1", "3", "6"]
     assert messages[0] == (

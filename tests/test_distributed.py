@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile
+from _sklearn_checks import run_sklearn_check
 from numpy.testing import assert_allclose, assert_array_equal
 from PIL import Image
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -146,7 +147,7 @@ def test_transform_has_meta_without_computing_and_equals_in_process(
         names, dtypes = list(features.columns), set(features.dtypes)
     assert not stream.data, "building the lazy result ran tasks"
     assert names == list(fitted_fusion.get_feature_names_out())
-    expected = fitted_fusion.transform(X)
+    expected = np.asarray(fitted_fusion.transform(X))
     assert dtypes == {expected.dtype}
     assert features.npartitions == N_PARTITIONS
     computed = features.compute()
@@ -734,4 +735,4 @@ def test_import_without_dask_names_the_extra():
     [ParallelPostFit(LogisticRegression()), ParallelPostFit(StandardScaler())]
 )
 def test_sklearn_compatible(estimator, check):
-    check(estimator)
+    run_sklearn_check(check, estimator)

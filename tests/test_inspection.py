@@ -391,7 +391,7 @@ def _word_and_char(weights=None, method="concat"):
 def _reference_block_scores(model, X, y, name, n_repeats, random_state):
     """Plain scikit-learn: the fused features, rows of one block permuted as
     modality_importance permutes them, scored by the final estimator."""
-    Z = model["fusion"].transform(X)
+    Z = np.asarray(model["fusion"].transform(X))
     seed = np.random.RandomState(random_state).randint(np.iinfo(np.int32).max + 1)
     rng = np.random.RandomState(seed)
     block = model["fusion"].output_slices_[name]
