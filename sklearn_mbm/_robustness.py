@@ -20,7 +20,7 @@ from sklearn_mbm._io import (
     load_audio_cell,
     load_image_cell,
 )
-from sklearn_mbm.fusion._routing import _is_frame
+from sklearn_mbm.fusion._routing import _is_frame, column_values, with_columns
 
 __all__ = ["modality_robustness"]
 
@@ -123,37 +123,19 @@ def _corrupted_cells(cells, kind, level, rng, extractor):
     return out
 
 
-def _column(X, position):
-    return X.iloc[:, position].to_numpy() if _is_frame(X) else X[:, position]
-
-
-def _with_columns(X, columns):
-    """A shallow copy of ``X`` whose columns at ``{position: values}`` change."""
-    if _is_frame(X):
-        X_new = X.copy(deep=False)
-        for position, values in columns.items():
-            X_new.isetitem(int(position), values)
-        return X_new
-    to_object = any(values.dtype == object for values in columns.values())
-    X_new = X.astype(object) if to_object else X.copy()
-    for position, values in columns.items():
-        X_new[:, position] = values
-    return X_new
-
-
 def _removed(X, positions):
     """``X`` with the columns at ``positions`` missing in every row."""
     n = X.shape[0]
     columns = {}
     for position in positions:
-        dtype = _column(X, position).dtype
+        dtype = column_values(X, position).dtype
         # a numeric column stays numeric (NaN); a column of cells gets None
         columns[position] = (
             np.full(n, np.nan)
             if dtype.kind in "fiub"
             else np.full(n, None, dtype=object)
         )
-    return _with_columns(X, columns)
+    return with_columns(X, columns)
 
 
 def _check_levels(levels):
@@ -393,13 +375,13 @@ def modality_robustness(
         if kinds[name] is None:
             continue
         position = int(positions[name][0])
-        cells = _column(X, position)
+        cells = column_values(X, position)
         for j, level in enumerate(levels):
             rng = np.random.default_rng([seed, m, j])
             noisy = _corrupted_cells(
                 cells, kinds[name], level, rng, _reader(owner, extractors.get(name))
             )
-            corrupted[m, j] = score(_with_columns(X, {position: noisy}))
+            corrupted[m, j] = score(with_columns(X, {position: noisy}))
 
     rows = [("", None, "none", np.nan, baseline)]
     for m, name in enumerate(names):

@@ -19,7 +19,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from sklearn_mbm._io import is_polars
 from sklearn_mbm._robustness import modality_robustness
-from sklearn_mbm.fusion._routing import _is_frame, resolve_column
+from sklearn_mbm.fusion._routing import (
+    _is_frame,
+    column_values,
+    resolve_column,
+    with_columns,
+)
 
 __all__ = ["modality_importance", "modality_robustness"]
 
@@ -183,15 +188,7 @@ def _permuted(X, cols, rows):
         for col in cols:
             X_perm.replace_column(int(col), X.to_series(int(col)).gather(rows))
         return X_perm
-    if _is_frame(X):
-        X_perm = X.copy(deep=False)
-        for col in cols:
-            # position-based set keeps dtypes and never aligns on the index
-            X_perm.isetitem(int(col), X.iloc[:, col].to_numpy()[rows])
-        return X_perm
-    X_perm = X.copy()
-    X_perm[:, cols] = X[rows][:, cols]
-    return X_perm
+    return with_columns(X, {col: column_values(X, col)[rows] for col in cols})
 
 
 def _scores_for_modality(estimator, X, y, scorer, cols, n_repeats, seed, weights):

@@ -126,6 +126,28 @@ def select_columns(X, keys):
     return [_safe_indexing(X, key, axis=1) for key in keys]
 
 
+def column_values(X, position):
+    """The values of the column at integer ``position`` of a pandas frame or a
+    2-D array, as an array."""
+    return X.iloc[:, position].to_numpy() if _is_frame(X) else X[:, position]
+
+
+def with_columns(X, columns):
+    """A copy of a pandas frame (shallow) or a 2-D array whose columns at
+    ``{position: values}`` hold the new values: set by position, so dtypes
+    of other columns are kept and nothing aligns on the index."""
+    if _is_frame(X):
+        X_new = X.copy(deep=False)
+        for position, values in columns.items():
+            X_new.isetitem(int(position), values)
+        return X_new
+    to_object = any(values.dtype == object for values in columns.values())
+    X_new = X.astype(object) if to_object else X.copy()
+    for position, values in columns.items():
+        X_new[:, position] = values
+    return X_new
+
+
 def describe_row(data, position):
     """``"row 4"``, or ``"row 'b' (position 4)"`` when the row's index label
     (of a Series or DataFrame) is not its position (see
