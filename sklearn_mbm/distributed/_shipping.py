@@ -35,8 +35,9 @@ class _ProcessEstimators(BoundedLRU):
             if entry is not None:
                 self._touch(token)
                 return entry[0]
-        # unpickle outside the lock; a second thread loading the same token at
-        # the same moment is harmless (workers run one task per thread)
+        # unpickled outside the table's lock (which guards its bookkeeping);
+        # ShippedEstimator._received holds _LOAD_LOCK, so a process rebuilds
+        # an estimator once even with several threads
         estimator = cloudpickle.loads(payload)
         with self._lock:
             self._store(token, (estimator, len(payload)))
